@@ -1,0 +1,463 @@
+"""The pytest plugin: links tests to claims, records outcomes and evidence, writes the report.
+
+This is the only module that touches pytest hooks. It is enabled by
+`-p claims.pytest_plugin` (the project's pytest configuration does that).
+
+    @pytest.mark.claim("capacity.state_is_sum")
+    def test_state_is_sum(evidence): ...
+
+- An unknown claim id, a `claim` marker without ids, or a claim-linked test
+  with its own `xfail` marker is a collection error of that test's module.
+- Tests linked to a claim with `expect = "fails"` run as strict xfail.
+- At the end of every session (also after Ctrl-C, SIGTERM, -x or an internal
+  error) the report is written: to `reports/` for a complete full run, to
+  `reports/partial/` otherwise, saying what was not run.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from . import hypothesis_profiles
+from .evidence import Evidence
+from .registry import Registry, RegistryError, load_registry
+from .report import SCHEMA, build_report, write_report
+from .verdicts import (DESELECTED, ERROR, FAILED, INCONCLUSIVE, NOT_RUN, PASSED, RAN, SKIPPED,
+                       XFAILED, XPASSED, CheckResult, compute_verdicts, counts)
+
+DEFAULT_CHECK_PATHS = ("property_tests", "numeric_checks", "benchmarks")
+_STATE = pytest.StashKey["RunState"]()
+
+
+@dataclass
+class ItemRecord:
+    nodeid: str
+    claims: tuple[str, ...]
+    evidence: Evidence
+    outcome: str = NOT_RUN
+    duration_s: float = 0.0
+    message: str | None = None
+    location: str | None = None
+
+
+@dataclass
+class RunState:
+    registry: Registry
+    report_dir: Path
+    started: float = field(default_factory=time.time)
+    records: dict[str, ItemRecord] = field(default_factory=dict)
+    deselected: list[ItemRecord] = field(default_factory=list)
+    collection_errors: int = 0
+    interrupted: str | None = None
+    written: tuple[Path, dict] | None = None
+    previous_sigterm: object = None
+    deselected_items: list = field(default_factory=list)
+    collection_error_ids: list[str] = field(default_factory=list)
+    interrupts: list[str] = field(default_factory=list)
+
+
+class _RunListener:
+    """Hooks that are not handed the config: registered per run so state never leaks between runs."""
+
+    def __init__(self, state: RunState):
+        self.state = state
+
+    def pytest_collectreport(self, report):
+        if report.failed:  # pytest stops the session itself; the report says why it is incomplete
+            self.state.collection_error_ids.append(report.nodeid or "<rootdir>")
+
+    def pytest_deselected(self, items):  # -k, -m, --lf, --deselect
+        self.state.deselected_items.extend(items)
+
+    def pytest_keyboard_interrupt(self, excinfo):
+        self.state.interrupts.append("interrupted (KeyboardInterrupt / Ctrl-C)")
+
+
+# ---------------------------------------------------------------- options and set-up
+
+def pytest_addoption(parser):
+    group = parser.getgroup("claims", "claim-status report")
+    group.addoption("--claims-registry", default=None,
+                    help="directory of registry *.toml files (default: the shipped claims/registry)")
+    group.addoption("--claims-report-dir", default=None,
+                    help="where the report goes (default: <rootdir>/reports; partial runs: .../partial)")
+    parser.addini("claims_registry", "directory of registry *.toml files", default="")
+    parser.addini("claims_report_dir", "report directory, relative to rootdir", default="reports")
+    parser.addini("claims_check_paths", "directories that together make up a full run",
+                  type="args", default=list(DEFAULT_CHECK_PATHS))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "claim(*ids): link this check to claims of the registry")
+    config.addinivalue_line("markers", "experiment: an experiment (kind E); emits evidence, may be "
+                                       "inconclusive; scaled by CLAIMS_SCALE")
+    if not config.getoption("hypothesis_profile", None):
+        from hypothesis import settings
+        settings.load_profile(hypothesis_profiles.choose_profile())
+
+    registry_dir = config.getoption("claims_registry") or config.getini("claims_registry") or None
+    if registry_dir and not Path(registry_dir).is_absolute():
+        registry_dir = config.rootpath / registry_dir
+    try:
+        registry = load_registry(registry_dir)
+    except RegistryError as exc:
+        raise pytest.UsageError(f"claim registry: {exc}") from None
+
+    report_dir = config.getoption("claims_report_dir")
+    report_dir = Path(report_dir) if report_dir else config.rootpath / config.getini("claims_report_dir")
+    state = RunState(registry, report_dir.resolve())
+    config.stash[_STATE] = state
+    config.pluginmanager.register(_RunListener(state), "claims-run-listener")
+
+    # A SIGTERM (a CI time-out, `kill`) becomes an interrupt, so the report is still written.
+    if threading.current_thread() is threading.main_thread():
+        def on_sigterm(signum, frame):
+            state.interrupted = "terminated by SIGTERM"
+            raise KeyboardInterrupt("SIGTERM")
+        state.previous_sigterm = signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def pytest_unconfigure(config):
+    state = config.stash.get(_STATE, None)
+    if state is not None and state.previous_sigterm is not None:
+        signal.signal(signal.SIGTERM, state.previous_sigterm)
+
+
+# ---------------------------------------------------------------- collection
+
+def _claim_ids(item) -> tuple[str, ...]:
+    ids: list[str] = []
+    for mark in item.iter_markers("claim"):
+        ids.extend(mark.args)
+    return tuple(dict.fromkeys(ids))
+
+
+def _linking_problems(item, registry: Registry) -> list[str]:
+    marks = list(item.iter_markers("claim"))
+    if not marks:
+        return []
+    problems = []
+    ids = _claim_ids(item)
+    if any(not m.args for m in marks) or not ids:
+        problems.append("@pytest.mark.claim needs at least one claim id")
+    for cid in ids:
+        if not isinstance(cid, str):
+            problems.append(f"claim id {cid!r} is not a string")
+        elif cid not in registry:
+            problems.append(f"unknown claim id {cid!r} (not in the registry; see `claims list`)")
+    known = [registry[c] for c in ids if isinstance(c, str) and c in registry]
+    if known and len({c.expected_to_fail for c in known}) > 1:
+        problems.append("links claims expected to fail together with claims expected to hold; "
+                        "split it into one test per expectation")
+    if any(item.iter_markers("xfail")):
+        problems.append("a claim check may not carry its own xfail marker; record the expectation "
+                        "in the registry (expect = \"fails\" with expect_reason)")
+    return [f"{item.nodeid}: {p}" for p in problems]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    """Turn a bad claim link into a collection error of the module that holds it."""
+    report = yield
+    state = collector.config.stash.get(_STATE, None)
+    if state is None or not report.passed:
+        return report
+    problems = []
+    for node in report.result or []:
+        if isinstance(node, pytest.Item):
+            problems.extend(_linking_problems(node, state.registry))
+    if problems:
+        report.outcome = "failed"
+        report.longrepr = "claim marker errors:\n  " + "\n  ".join(problems)
+        report.result = []
+    return report
+
+
+def pytest_collection_modifyitems(session, config, items):
+    state = config.stash[_STATE]
+    for item in items:
+        ids = _claim_ids(item)
+        if not ids:
+            continue
+        figures = state.report_dir / "figures"
+        state.records[item.nodeid] = ItemRecord(item.nodeid, ids, Evidence(item.nodeid, ids, figures))
+        expected = [state.registry[c] for c in ids if state.registry[c].expected_to_fail]
+        if expected:
+            reason = "; ".join(f"{c.id}: {c.expect_reason}" for c in expected)
+            item.add_marker(pytest.mark.xfail(strict=True, reason=f"registry expects refutation: {reason}"))
+
+
+# ---------------------------------------------------------------- running
+
+@pytest.fixture
+def evidence(request) -> Evidence:
+    """Record figures, notes, files and 'inconclusive' for the claims this test is linked to."""
+    state = request.config.stash[_STATE]
+    record = state.records.get(request.node.nodeid)
+    if record is None:
+        raise pytest.UsageError(f"{request.node.nodeid}: the evidence fixture needs "
+                                "@pytest.mark.claim(...) on the test")
+    return record.evidence
+
+
+def _is_assertion_failure(exc: BaseException) -> bool:
+    """A failed check (counterexample) as opposed to a crash of the check."""
+    from hypothesis.errors import Flaky, HypothesisException
+    if isinstance(exc, (Flaky, HypothesisException)):
+        return False
+    if isinstance(exc, (AssertionError, pytest.fail.Exception)):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_is_assertion_failure(e) for e in exc.exceptions)
+    return False
+
+
+def _describe(exc: BaseException, limit: int = 4000) -> str:
+    """Exception text with its notes (hypothesis puts the falsifying example there)."""
+    lines = [f"{type(exc).__name__}: {exc}".rstrip(": ")]
+    lines.extend(str(n) for n in getattr(exc, "__notes__", ()) or ())
+    if isinstance(exc, BaseExceptionGroup):
+        for sub in exc.exceptions[:3]:
+            lines.append("  " + _describe(sub, limit // 3).replace("\n", "\n  "))
+    text = "\n".join(lines)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _location(report) -> str | None:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    return f"{crash.path}:{crash.lineno}" if crash is not None else None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    state = item.config.stash.get(_STATE, None)
+    record = state.records.get(item.nodeid) if state else None
+    if record is None:
+        return report
+    excinfo = call.excinfo
+    if call.when == "setup":
+        if report.skipped:
+            record.outcome = SKIPPED
+            record.message = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        elif report.failed:
+            record.outcome, record.message = ERROR, "setup failed: " + _describe(excinfo.value)
+            record.location = _location(report)
+    elif call.when == "call":
+        record.duration_s = report.duration
+        if hasattr(report, "wasxfail"):
+            if report.skipped:  # failed as the registry expected
+                failed = excinfo is not None and _is_assertion_failure(excinfo.value)
+                record.outcome = XFAILED if failed else ERROR
+                record.message = _describe(excinfo.value) if excinfo else report.wasxfail
+            else:
+                record.outcome, record.message = XPASSED, (
+                    "passed although the registry expects it to fail (expect = \"fails\"): "
+                    "the finding no longer holds; update the registry")
+        elif report.passed:
+            reason = record.evidence.inconclusive_reason
+            record.outcome = INCONCLUSIVE if reason else PASSED
+            record.message = reason
+        elif report.skipped:
+            record.outcome = SKIPPED
+            record.message = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        elif report.failed:
+            if "XPASS(strict)" in str(report.longrepr):
+                record.outcome, record.message = XPASSED, (
+                    "passed although the registry expects it to fail (expect = \"fails\"): "
+                    "the finding no longer holds; update the registry")
+            else:
+                record.outcome = FAILED if _is_assertion_failure(excinfo.value) else ERROR
+                record.message = _describe(excinfo.value)
+                record.location = _location(report)
+    elif call.when == "teardown" and report.failed and record.outcome in (PASSED, INCONCLUSIVE):
+        record.outcome, record.message = ERROR, "teardown failed: " + _describe(excinfo.value)
+    return report
+
+
+# ---------------------------------------------------------------- the report
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _torch_info() -> tuple[str | None, str]:
+    """torch version and device, without importing torch: a run that never imported it (harness
+    tests) must not pay for it, and re-importing torch after pytester restored sys.modules crashes."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        try:
+            from importlib.metadata import version
+            return version("torch"), "not queried (no check imported torch)"
+        except Exception:  # noqa: BLE001 - metadata only
+            return None, "unknown (torch not installed)"
+    if torch.cuda.is_available():
+        return torch.__version__, f"cuda: {torch.cuda.get_device_name(0)}"
+    return torch.__version__, f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+
+
+def _scope(config, state: RunState) -> list[str]:
+    """Why this run is not a full run (empty list: it is)."""
+    reasons = []
+    if state.deselected_items:
+        how = []
+        if config.getoption("keyword", ""):
+            how.append(f"-k {config.getoption('keyword')!r}")
+        if config.getoption("markexpr", ""):
+            how.append(f"-m {config.getoption('markexpr')!r}")
+        reasons.append(f"{len(state.deselected_items)} tests deselected" + (f" ({', '.join(how)})" if how else ""))
+    invocation = config.invocation_params.dir
+    args = []
+    for arg in config.args:
+        path_part = arg.split("::")[0]
+        if "::" in arg:
+            reasons.append(f"selected by node id {arg}")
+        args.append((invocation / path_part).resolve())
+    ignored = [(invocation / p).resolve() for p in (config.getoption("ignore") or [])]
+    for name in config.getini("claims_check_paths"):
+        path = (config.rootpath / name).resolve()
+        if not path.exists():
+            continue
+        if not any(path == a or a in path.parents for a in args):
+            reasons.append(f"{name}/ not collected")
+        elif any(i == path or path in i.parents or i in path.parents for i in ignored):
+            reasons.append(f"{name}/ partly ignored (--ignore)")
+    return reasons
+
+
+def _write(session, exitstatus) -> None:
+    config = session.config
+    state = config.stash.get(_STATE, None)
+    if state is None or state.written is not None:
+        return
+    for item in state.deselected_items:
+        record = state.records.pop(item.nodeid, None)
+        if record is not None:
+            record.outcome, record.message = DESELECTED, "deselected in this run"
+            state.deselected.append(record)
+
+    incomplete = []
+    if state.collection_error_ids:  # pytest then stops with its own "Interrupted", not a Ctrl-C
+        errors = state.collection_error_ids
+        incomplete.append(f"{len(errors)} collection error(s): {', '.join(errors[:5])}")
+    elif state.interrupted:
+        incomplete.append(state.interrupted)
+    elif state.interrupts:
+        incomplete.append(state.interrupts[0])
+    if int(exitstatus) == int(pytest.ExitCode.INTERNAL_ERROR):
+        incomplete.append("pytest internal error")
+    if session.shouldfail and not incomplete:
+        incomplete.append(f"stopped early: {session.shouldfail}")
+    not_run = [r for r in state.records.values() if r.outcome == NOT_RUN]
+    if not_run:
+        incomplete.append(f"{len(not_run)} collected checks never ran")
+        for r in not_run:
+            r.message = "never ran: the session stopped before it (" + (incomplete[0]) + ")"
+
+    scope = _scope(config, state)
+    results = [CheckResult(r.nodeid, r.claims, r.outcome, r.duration_s, r.message, r.location,
+                           r.evidence.records)
+               for r in [*state.records.values(), *state.deselected]]
+    verdicts = compute_verdicts(state.registry, results)
+    if scope or incomplete:
+        for v in verdicts.values():
+            if v.verdict == "unchecked" and not v.checks:
+                v.reason = "not in this run's selection; " + v.reason
+
+    torch_version, device = _torch_info()
+    ran = [r for r in state.records.values() if r.outcome in RAN]
+    run = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "duration_s": round(time.time() - state.started, 2),
+        "git_commit": _git(config.rootpath, "rev-parse", "HEAD"),
+        "git_dirty": bool(_git(config.rootpath, "status", "--porcelain", "--untracked-files=no")),
+        "python": platform.python_version(),
+        "torch": torch_version,
+        "device": device,
+        "hypothesis_profile": _hypothesis_profile(),
+        "scale": os.environ.get("CLAIMS_SCALE", "small"),
+        "registry": str(Path(state.registry.families[0].file).parent) if state.registry.families else None,
+        "selection": {
+            "args": list(config.invocation_params.args),
+            "keyword": config.getoption("keyword", "") or None,
+            "markexpr": config.getoption("markexpr", "") or None,
+            "claim_checks_collected": len(state.records) + len(state.deselected),
+            "claim_checks_deselected": len(state.deselected),
+            "claim_checks_ran": len(ran),
+        },
+        "full": not scope,
+        "scope_reasons": scope,
+        "complete": not incomplete,
+        "incomplete_reasons": incomplete,
+        "exit_status": int(exitstatus),
+    }
+    report = build_report(state.registry, verdicts, run)
+    target = state.report_dir if (not scope and not incomplete) else state.report_dir / "partial"
+    write_report(report, target)
+    state.written = (target, report)
+
+
+def _hypothesis_profile() -> str | None:
+    try:
+        from hypothesis import settings
+        return settings.get_current_profile_name()
+    except Exception:  # noqa: BLE001 - metadata only
+        return None
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _write(session, exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    state = config.stash.get(_STATE, None)
+    if state is None or state.written is None:
+        return
+    target, report = state.written
+    claims = report["claims"]
+    tr = terminalreporter
+    tr.section("claim verdicts")
+    tally = counts(c["verdict"] for c in claims.values())
+    fully = sum(c["fully_confirmed"] for c in claims.values())
+    tr.write_line(" · ".join(f"{k} {v}" for k, v in tally.items()) + f"   (fully confirmed {fully})")
+    refuted = [(cid, c) for cid, c in claims.items() if c["verdict"] == "refuted"]
+    if refuted:
+        tr.write_line("refuted claims:")
+        for cid, c in refuted:
+            tag = " (expected)" if c["expectation"] and c["expectation"]["met"] else ""
+            tr.write_line(f"  {cid}{tag}: {c['reason']}", red=not tag)
+    surprises = [cid for cid, c in claims.items() if c["expectation"] and c["expectation"]["met"] is False
+                 and c["verdict"] != "unchecked"]
+    if surprises:
+        tr.write_line("claims expected to fail that did not: " + ", ".join(surprises), red=True)
+    where = _relative(target / "CLAIMS.md", config.invocation_params.dir)
+    if report["run"]["full"] and report["run"]["complete"]:
+        tr.write_line(f"report: {where} (full run, schema {SCHEMA})")
+    else:
+        why = "; ".join(report["run"]["scope_reasons"] + report["run"]["incomplete_reasons"])
+        tr.write_line(f"report: {where} (PARTIAL/INCOMPLETE: {why}); "
+                      f"the full report in {_relative(state.report_dir, config.invocation_params.dir)}/ "
+                      "was left as it was", yellow=True)
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return str(path.relative_to(base))
+    except ValueError:
+        return str(path)
