@@ -1,0 +1,68 @@
+"""The linear RNN as a module, with explicit shapes, dtype and device."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .naive import linear_rnn_reference
+from .scan import linear_rnn_scan
+
+PATHS = {"scan": linear_rnn_scan, "reference": linear_rnn_reference}
+
+
+class LinearRNN(nn.Module):
+    """h_t = A h_{t-1} + B x_t, y_t = C h_t.
+
+    state_dim n, input_dim m, output_dim p (None: no readout, y = h).
+    rank r (None: dense A): A = U V with U (n, r), V (r, n), so rank A ≤ r while
+    the state keeps dimension n.
+    """
+
+    def __init__(self, state_dim: int, input_dim: int, output_dim: int | None = None, *,
+                 rank: int | None = None, dtype=torch.float32, device=None, path: str = "scan"):
+        super().__init__()
+        if state_dim < 1 or input_dim < 1:
+            raise ValueError(f"LinearRNN: state_dim and input_dim must be >= 1, got {state_dim}, {input_dim}")
+        if rank is not None and not 0 <= rank <= state_dim:
+            raise ValueError(f"LinearRNN: rank must be in [0, state_dim={state_dim}], got {rank}")
+        if path not in PATHS:
+            raise ValueError(f"LinearRNN: path must be one of {sorted(PATHS)}, got {path!r}")
+        kw = dict(dtype=dtype, device=device)
+        self.state_dim, self.input_dim, self.rank, self.path = state_dim, input_dim, rank, path
+        scale = 0.9 / state_dim ** 0.5                 # keeps the spectral radius below ~1 at init
+        if rank is None:
+            self.A = nn.Parameter(torch.randn(state_dim, state_dim, **kw) * scale)
+        else:
+            self.U = nn.Parameter(torch.randn(state_dim, rank, **kw) * scale ** 0.5)
+            self.V = nn.Parameter(torch.randn(rank, state_dim, **kw) * scale ** 0.5)
+        self.B = nn.Parameter(torch.randn(state_dim, input_dim, **kw) / input_dim ** 0.5)
+        self.C = (nn.Parameter(torch.randn(output_dim, state_dim, **kw) / state_dim ** 0.5)
+                  if output_dim is not None else None)
+
+    @property
+    def transition(self) -> torch.Tensor:
+        """The recurrent matrix A (n, n) — U V for a low-rank model."""
+        return self.A if self.rank is None else self.U @ self.V
+
+    def states(self, x: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
+        """All states h_1..h_T, (batch, T, n), for inputs x (batch, T, m)."""
+        if x.dim() != 3 or x.shape[-1] != self.input_dim:
+            raise ValueError(f"LinearRNN: x must be (batch, T, {self.input_dim}), got {tuple(x.shape)}")
+        if h0 is not None and h0.shape != (x.shape[0], self.state_dim):
+            raise ValueError(f"LinearRNN: h0 must be ({x.shape[0]}, {self.state_dim}), got {tuple(h0.shape)}")
+        return PATHS[self.path](self.transition, self.B, x, h0)
+
+    def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.states(x, h0)
+        return h if self.C is None else h @ self.C.T
+
+
+def krylov_matrix(A: torch.Tensor, B: torch.Tensor, steps: int) -> torch.Tensor:
+    """[B, A B, …, A^{steps-1} B] (n, m·steps): its column space is the set of states reachable in
+    `steps` steps from h_0 = 0 (the controllability matrix when steps = n)."""
+    blocks, block = [], B
+    for _ in range(steps):
+        blocks.append(block)
+        block = A @ block
+    return torch.cat(blocks, dim=1) if blocks else B.new_zeros(B.shape[0], 0)

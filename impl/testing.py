@@ -1,0 +1,85 @@
+"""Shared hypothesis strategies and tolerance tables for checks of `impl/`.
+
+Like `numpy.testing`, this module is for tests only: it imports hypothesis,
+which the models themselves never need. Strategies say what they draw.
+Exact rationals (small numerators over a power of two) are drawn so that a
+check can compare float64 results with an exact computation in Fractions or
+python-flint: the inputs are exactly representable in every float dtype.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import torch
+from hypothesis import strategies as st
+
+# Tolerances per dtype, in one place (REFERENCE.md §5 lists what peer projects use).
+TOLERANCES = {
+    torch.float64: dict(rtol=1e-9, atol=1e-11),
+    torch.float32: dict(rtol=6e-4, atol=2e-3),
+    torch.bfloat16: dict(rtol=1.6e-2, atol=1e-1),
+}
+
+
+def dyadic_rationals(max_numerator: int = 4, denominator: int = 4) -> st.SearchStrategy[Fraction]:
+    """k / denominator for |k| <= max_numerator: exact in binary floating point."""
+    return st.integers(-max_numerator, max_numerator).map(lambda k: Fraction(k, denominator))
+
+
+def rational_matrices(rows: int, cols: int, **kw) -> st.SearchStrategy[list[list[Fraction]]]:
+    return st.lists(st.lists(dyadic_rationals(**kw), min_size=cols, max_size=cols),
+                    min_size=rows, max_size=rows)
+
+
+def to_tensor(rows: list[list[Fraction]], dtype=torch.float64, *, cols: int = 0) -> torch.Tensor:
+    """A (rows, cols) tensor; `cols` gives the width of an empty list of rows (e.g. T = 0 inputs)."""
+    if not rows:
+        return torch.zeros(0, cols, dtype=dtype)
+    return torch.tensor([[float(v) for v in row] for row in rows], dtype=dtype)
+
+
+@dataclass
+class LinearSystem:
+    """A linear RNN h_t = A h_{t-1} + B x_t drawn in exact rationals, with an input sequence."""
+    A: list[list[Fraction]]      # (n, n)
+    B: list[list[Fraction]]      # (n, m)
+    x: list[list[Fraction]]      # (T, m), one sequence
+    invariant_dim: int | None    # if set, B lies in an A-invariant subspace of this dimension
+
+    @property
+    def n(self) -> int:
+        return len(self.A)
+
+    @property
+    def m(self) -> int:
+        return len(self.B[0])
+
+    @property
+    def T(self) -> int:
+        return len(self.x)
+
+
+@st.composite
+def linear_systems(draw, max_state: int = 6, max_input: int = 3, max_steps: int = 9,
+                   min_steps: int = 1) -> LinearSystem:
+    """A random small linear system. A third of the draws are built rank-deficient on purpose:
+    A block upper-triangular with B confined to the first block, so the reachable subspace is a
+    proper subspace of dimension <= k < n (the interesting case for capacity claims)."""
+    n = draw(st.integers(1, max_state))
+    m = draw(st.integers(1, max_input))
+    T = draw(st.integers(min_steps, max_steps))
+    A = draw(rational_matrices(n, n))
+    B = draw(rational_matrices(n, m))
+    invariant_dim = None
+    if n >= 2 and draw(st.booleans()) and draw(st.booleans()):
+        k = draw(st.integers(1, n - 1))
+        for i in range(k, n):
+            for j in range(k):
+                A[i][j] = Fraction(0)           # A maps span(e_1..e_k) into itself
+            for j in range(m):
+                B[i][j] = Fraction(0)           # inputs enter only through span(e_1..e_k)
+        invariant_dim = k
+    x = draw(rational_matrices(T, m))
+    return LinearSystem(A, B, x, invariant_dim)
