@@ -1,0 +1,103 @@
+"""Negative controls: each capacity check turns red on a deliberately wrong implementation.
+
+The project's own property test file runs in a subprocess beside a conftest
+that plants one bug in `impl/`. For each bug we name the claims that must come
+out refuted (a bug may refute more); an intact run confirms all of them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from .conftest import PLUGIN, read_report
+
+ROOT = Path(__file__).resolve().parents[1]
+
+BUGS = {
+    # the scan's composition forgets to carry the earlier prefix through the later transition
+    "scan-drops-propagation": ('''
+        import impl.scan.affine as affine
+        def bug(first, second):
+            (m1, v1), (m2, v2) = first, second
+            return m2 @ m1, v1 + v2
+        TARGET = (affine, "affine_combine", bug)
+     ''', ["capacity.state_is_sum", "capacity.reachable_is_subspace", "capacity.reachable_dim_bound"]),
+    # an affine drift: every composed step adds a constant, so the state is no longer linear
+    "scan-adds-drift": ('''
+        import impl.scan.affine as affine
+        real = affine.affine_combine
+        def bug(first, second):
+            m, v = real(first, second)
+            return m, v + 0.25
+        TARGET = (affine, "affine_combine", bug)
+     ''', ["capacity.state_is_sum", "capacity.state_additive"]),
+    # the scan ignores the initial state it is given: a future no longer follows from the state
+    "scan-ignores-h0": ('''
+        import impl.linear_rnn.scan as scan
+        real = scan.linear_rnn_scan
+        def bug(A, B, x, h0=None):
+            return real(A, B, x, None)
+        TARGET = (scan, "linear_rnn_scan", bug)
+     ''', ["capacity.same_state_same_future"]),
+    # a low-rank model that keeps its state in the r-dimensional column space of U
+    "lowrank-state-collapses": ('''
+        import torch
+        import impl.linear_rnn.model as model
+        real = model.LinearRNN.states
+        def bug(self, x, h0=None):
+            h = real(self, x, h0)
+            if self.rank is None:
+                return h
+            q = torch.linalg.qr(self.U)[0]
+            return h @ q @ q.T
+        TARGET = (model.LinearRNN, "states", bug)
+     ''', ["capacity.lowrank_keeps_capacity"]),
+}
+
+CONFTEST = '''
+import pytest
+{bug}
+
+@pytest.fixture(autouse=True)
+def plant_the_bug(monkeypatch):
+    monkeypatch.setattr(*TARGET)
+'''
+
+CAPACITY = ["capacity.state_is_sum", "capacity.state_additive", "capacity.same_state_same_future",
+            "capacity.reachable_is_subspace", "capacity.reachable_dim_bound",
+            "capacity.lowrank_keeps_capacity"]
+
+
+def run_capacity_checks(pytester, monkeypatch, bug: str | None) -> dict:
+    monkeypatch.setenv("HYPOTHESIS_PROFILE", "quick")  # no shrinking: minutes -> seconds
+    shutil.copy(ROOT / "property_tests" / "test_capacity.py", pytester.path / "test_capacity.py")
+    if bug:
+        pytester.makeconftest(CONFTEST.format(bug=textwrap.dedent(BUGS[bug][0])))
+    pytester.runpytest_subprocess(*PLUGIN, "-p", "no:cacheprovider",
+                                  "--claims-report-dir", str(pytester.path / "out"))
+    return read_report(pytester.path / "out")["claims"]
+
+
+@pytest.mark.parametrize("bug", sorted(BUGS))
+def test_planted_bug_refutes_the_claims_it_breaks(pytester, monkeypatch, bug):
+    claims = run_capacity_checks(pytester, monkeypatch, bug)
+    refuted = {cid for cid in CAPACITY if claims[cid]["verdict"] == "refuted"}
+    assert set(BUGS[bug][1]) <= refuted, {cid: claims[cid]["reason"] for cid in CAPACITY}
+    if bug == "scan-drops-propagation":  # the acceptance case: a counterexample in the report
+        claim = claims["capacity.state_is_sum"]
+        outcomes = {c["nodeid"].split("[")[-1].rstrip("]"): c["outcome"] for c in claim["checks"]}
+        assert outcomes == {"reference": "passed", "scan": "failed"}  # only the broken path falls
+        message = next(c["message"] for c in claim["checks"] if c["outcome"] == "failed")
+        assert "scan path: h_" in message and "system=LinearSystem(" in message  # numbers + example
+        markdown = (pytester.path / "out" / "CLAIMS.md").read_text()
+        assert "## Counterexamples" in markdown and "Σ_(t<" in markdown
+
+
+def test_intact_implementation_confirms_every_capacity_claim(pytester, monkeypatch):
+    claims = run_capacity_checks(pytester, monkeypatch, None)
+    assert {cid: claims[cid]["verdict"] for cid in CAPACITY} == {cid: "confirmed" for cid in CAPACITY}
+

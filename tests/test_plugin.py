@@ -1,0 +1,242 @@
+"""The pytest plugin, driven through pytester: outcomes become verdicts, and the report survives."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from .conftest import MINI_REGISTRY, PLUGIN, read_report
+
+CHECKS = '''
+import pytest
+
+@pytest.mark.claim("demo.holds")
+def test_holds(evidence):
+    evidence.figure("sum", 1 + 1, "1")
+    assert 1 + 1 == 2
+
+@pytest.mark.claim("demo.fails")
+def test_fails():
+    assert 1 + 1 == 3, "one plus one is not three"
+
+@pytest.mark.claim("demo.depends")
+def test_depends():
+    pass
+'''
+
+
+def run(pytester, registry, *args):
+    return pytester.runpytest(*PLUGIN, f"--claims-registry={registry}", "-p", "no:cacheprovider", *args)
+
+
+def test_failing_check_refutes_its_claim_and_the_report_says_why(pytester, mini_registry):
+    pytester.makepyfile(test_demo=CHECKS)
+    result = run(pytester, mini_registry)
+    result.assert_outcomes(passed=2, failed=1)
+    report = read_report(pytester.path / "reports")
+    claims = report["claims"]
+    assert set(report) == {"schema", "run", "claims"}
+    assert claims["demo.holds"]["verdict"] == "confirmed" and claims["demo.holds"]["fully_confirmed"]
+    assert claims["demo.fails"]["verdict"] == "refuted"
+    assert "one plus one is not three" in claims["demo.fails"]["checks"][0]["message"]
+    assert claims["demo.depends"]["verdict"] == "confirmed"
+    assert not claims["demo.depends"]["fully_confirmed"]
+    assert claims["demo.nocheck"]["verdict"] == "unchecked"
+    assert "no check exists" in claims["demo.nocheck"]["reason"]
+    assert claims["demo.holds"]["evidence"][0]["value"] == 2
+    assert report["run"]["full"] and report["run"]["complete"]
+    markdown = (pytester.path / "reports" / "CLAIMS.md").read_text()
+    assert "one plus one is not three" in markdown and "```mermaid" in markdown
+    result.stdout.re_match_lines([r".*claim verdicts.*", r"confirmed 2 · refuted 1 · .*",
+                                  r"refuted claims:", r"  demo.fails: .*"])
+
+
+def test_crash_is_error_not_refutation_and_skip_is_unchecked_with_reason(pytester, mini_registry):
+    pytester.makepyfile(test_demo='''
+        import pytest
+        @pytest.mark.claim("demo.holds")
+        def test_crashes():
+            raise RuntimeError("the check itself is broken")
+        @pytest.mark.claim("demo.fails")
+        def test_skipped():
+            pytest.skip("needs a GPU")
+    ''')
+    run(pytester, mini_registry)
+    claims = read_report(pytester.path / "reports")["claims"]
+    assert claims["demo.holds"]["verdict"] == "error"
+    assert "the check itself is broken" in claims["demo.holds"]["reason"]
+    assert claims["demo.fails"]["verdict"] == "unchecked"
+    assert "needs a GPU" in claims["demo.fails"]["reason"]
+
+
+def test_hypothesis_counterexample_reaches_the_report(pytester, mini_registry):
+    pytester.makepyfile(test_demo='''
+        import pytest
+        from hypothesis import given, strategies as st
+        @pytest.mark.claim("demo.fails")
+        @given(st.integers())
+        def test_small(n):
+            assert n < 1000
+    ''')
+    run(pytester, mini_registry)
+    check = read_report(pytester.path / "reports")["claims"]["demo.fails"]["checks"][0]
+    assert check["outcome"] == "failed"
+    assert "n=1000" in check["message"]  # hypothesis's minimal failing example, from the exception notes
+
+
+def test_inconclusive_is_declared_through_the_fixture(pytester, mini_registry):
+    pytester.makepyfile(test_demo='''
+        import pytest
+        @pytest.mark.claim("demo.nocheck")
+        def test_experiment(evidence):
+            evidence.figure("alpha", 1.3, "1")
+            evidence.inconclusive("seed intervals overlap the band edge")
+    ''')
+    run(pytester, mini_registry).assert_outcomes(passed=1)
+    claim = read_report(pytester.path / "reports")["claims"]["demo.nocheck"]
+    assert claim["verdict"] == "inconclusive" and "band edge" in claim["reason"]
+
+
+def test_unknown_claim_id_is_a_collection_error(pytester, mini_registry):
+    pytester.makepyfile(test_demo='''
+        import pytest
+        @pytest.mark.claim("demo.no_such_claim")
+        def test_x():
+            pass
+    ''')
+    result = run(pytester, mini_registry)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*ERROR collecting test_demo.py*",
+                                 "*unknown claim id 'demo.no_such_claim'*"])
+    report = read_report(pytester.path / "reports" / "partial")
+    assert not report["run"]["complete"]
+    assert "collection error" in report["run"]["incomplete_reasons"][0]
+
+
+def test_malformed_registry_stops_the_run_naming_file_and_line(pytester, mini_registry):
+    text = (mini_registry / "demo.toml").read_text().replace('declared = "derived"', 'declard = "derived"')
+    (mini_registry / "demo.toml").write_text(text)
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if ln.startswith("declard"))
+    pytester.makepyfile(test_demo="def test_x(): pass")
+    result = run(pytester, mini_registry)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert f"demo.toml:{line} [claim demo.depends]: unknown key(s) ['declard']" in result.stderr.str()
+
+
+def test_cycle_in_uses_stops_the_run(pytester, mini_registry):
+    text = (mini_registry / "demo.toml").read_text()
+    text = text.replace('id = "demo.holds"\ntitle = "A claim whose check passes"\nstatement = "1 + 1 = 2"\n'
+                        'declared = "proven"\nsources = ["demo.txt § 1"]\nuses = []',
+                        'id = "demo.holds"\ntitle = "A claim whose check passes"\nstatement = "1 + 1 = 2"\n'
+                        'declared = "proven"\nsources = ["demo.txt § 1"]\nuses = ["demo.depends"]')
+    (mini_registry / "demo.toml").write_text(text)
+    pytester.makepyfile(test_demo="def test_x(): pass")
+    result = run(pytester, mini_registry)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*demo.toml:*cycle in uses: demo.*->*->*->*"])
+
+
+def _expecting_registry(folder):
+    text = (folder / "demo.toml").read_text().replace(
+        'uses = ["demo.holds"]\nchecks = ["P"]',
+        'uses = ["demo.holds"]\nchecks = ["P"]\nexpect = "fails"\nexpect_reason = "1 + 1 is 2, not 3"')
+    (folder / "demo.toml").write_text(text)
+
+
+def test_expected_failure_keeps_ci_green_and_is_reported_as_expected(pytester, mini_registry):
+    _expecting_registry(mini_registry)
+    pytester.makepyfile(test_demo=CHECKS)
+    result = run(pytester, mini_registry)
+    assert result.ret == pytest.ExitCode.OK
+    result.assert_outcomes(passed=2, xfailed=1)
+    claim = read_report(pytester.path / "reports")["claims"]["demo.fails"]
+    assert claim["label"] == "refuted (expected)" and claim["expectation"]["met"] is True
+    assert "refuted (expected)" in (pytester.path / "reports" / "CLAIMS.md").read_text()
+
+
+def test_expected_failure_that_starts_passing_turns_the_run_red(pytester, mini_registry):
+    _expecting_registry(mini_registry)
+    pytester.makepyfile(test_demo=CHECKS.replace("1 + 1 == 3", "1 + 1 == 2"))
+    result = run(pytester, mini_registry)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    claim = read_report(pytester.path / "reports")["claims"]["demo.fails"]
+    assert claim["label"] == "confirmed (expected to fail)" and claim["expectation"]["met"] is False
+    result.stdout.fnmatch_lines(["*claims expected to fail that did not: demo.fails*"])
+
+
+def test_own_xfail_marker_on_a_claim_check_is_rejected(pytester, mini_registry):
+    pytester.makepyfile(test_demo='''
+        import pytest
+        @pytest.mark.xfail
+        @pytest.mark.claim("demo.fails")
+        def test_x():
+            assert False
+    ''')
+    result = run(pytester, mini_registry)
+    result.stdout.fnmatch_lines(["*may not carry its own xfail marker*"])
+
+
+def test_partial_run_leaves_the_full_report_alone_and_names_what_it_skipped(pytester, mini_registry):
+    pytester.makepyfile(test_demo=CHECKS)
+    run(pytester, mini_registry)
+    full = (pytester.path / "reports" / "claims.json").read_text()
+    run(pytester, mini_registry, "-k", "holds")
+    assert (pytester.path / "reports" / "claims.json").read_text() == full
+    partial = read_report(pytester.path / "reports" / "partial")
+    assert not partial["run"]["full"]
+    assert "2 tests deselected (-k 'holds')" in partial["run"]["scope_reasons"]
+    assert partial["claims"]["demo.fails"]["verdict"] == "unchecked"
+    assert "deselected" in partial["claims"]["demo.fails"]["reason"]
+    assert len(partial["claims"]) == 5  # every claim keeps its row
+
+
+def test_run_stopped_by_x_is_marked_incomplete(pytester, mini_registry):
+    pytester.makepyfile(test_demo=CHECKS)
+    run(pytester, mini_registry, "-x")
+    report = read_report(pytester.path / "reports" / "partial")
+    assert not report["run"]["complete"]
+    assert report["claims"]["demo.fails"]["verdict"] == "refuted"
+    assert report["claims"]["demo.depends"]["checks"][0]["outcome"] == "not_run"
+
+
+INTERRUPTED = '''
+import os, signal, time
+import pytest
+
+@pytest.mark.claim("demo.holds")
+def test_first():
+    pass
+
+@pytest.mark.claim("demo.fails")
+def test_second():
+    {stop}
+
+@pytest.mark.claim("demo.depends")
+def test_third():
+    pass
+'''
+
+
+@pytest.mark.parametrize("stop, reason", [
+    ("raise KeyboardInterrupt", "KeyboardInterrupt"),
+    ("os.kill(os.getpid(), signal.SIGTERM); time.sleep(5)", "SIGTERM"),
+])
+def test_interrupted_run_still_writes_its_report_marked_incomplete(pytester, mini_registry, stop, reason):
+    pytester.makepyfile(test_demo=INTERRUPTED.format(stop=stop))
+    result = pytester.runpytest_subprocess(*PLUGIN, f"--claims-registry={mini_registry}",
+                                           "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    report = read_report(pytester.path / "reports" / "partial")
+    assert not report["run"]["complete"]
+    assert reason in report["run"]["incomplete_reasons"][0]
+    assert report["claims"]["demo.holds"]["verdict"] == "confirmed"      # what ran is kept
+    assert report["claims"]["demo.depends"]["verdict"] == "unchecked"
+    assert "never ran" in report["claims"]["demo.depends"]["reason"]
+    assert "not a complete full run" in (pytester.path / "reports" / "partial" / "CLAIMS.md").read_text()
+    assert not (pytester.path / "reports" / "claims.json").exists()
