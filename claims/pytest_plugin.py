@@ -391,7 +391,8 @@ def _write(session, exitstatus) -> None:
         "device": device,
         "hypothesis_profile": _hypothesis_profile(),
         "scale": os.environ.get("CLAIMS_SCALE", "small"),
-        "registry": str(Path(state.registry.families[0].file).parent) if state.registry.families else None,
+        "registry": _relative(Path(state.registry.families[0].file).parent, config.rootpath)
+        if state.registry.families else None,
         "selection": {
             "args": list(config.invocation_params.args),
             "keyword": config.getoption("keyword", "") or None,
@@ -433,6 +434,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     claims = report["claims"]
     tr = terminalreporter
     tr.section("claim verdicts")
+    where = _relative(target / "CLAIMS.md", config.invocation_params.dir)
+    if report["run"]["full"] and report["run"]["complete"]:
+        tr.write_line(f"report: {where} (full run, schema {SCHEMA})")
+    else:
+        why = "; ".join(report["run"]["scope_reasons"] + report["run"]["incomplete_reasons"])
+        tr.write_line(f"report: {where} (PARTIAL/INCOMPLETE: {why}); "
+                      f"the full report in {_relative(state.report_dir, config.invocation_params.dir)}/ "
+                      "was left as it was", yellow=True)
+    surprises = [cid for cid, c in claims.items() if c["expectation"] and c["expectation"]["met"] is False
+                 and c["verdict"] != "unchecked"]
+    if surprises:
+        tr.write_line("claims expected to fail that did not: " + ", ".join(surprises), red=True)
+    # the section ends with the counts and the refuted claims, the lines a reader looks for
     tally = counts(c["verdict"] for c in claims.values())
     fully = sum(c["fully_confirmed"] for c in claims.values())
     tr.write_line(" · ".join(f"{k} {v}" for k, v in tally.items()) + f"   (fully confirmed {fully})")
@@ -442,18 +456,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         for cid, c in refuted:
             tag = " (expected)" if c["expectation"] and c["expectation"]["met"] else ""
             tr.write_line(f"  {cid}{tag}: {c['reason']}", red=not tag)
-    surprises = [cid for cid, c in claims.items() if c["expectation"] and c["expectation"]["met"] is False
-                 and c["verdict"] != "unchecked"]
-    if surprises:
-        tr.write_line("claims expected to fail that did not: " + ", ".join(surprises), red=True)
-    where = _relative(target / "CLAIMS.md", config.invocation_params.dir)
-    if report["run"]["full"] and report["run"]["complete"]:
-        tr.write_line(f"report: {where} (full run, schema {SCHEMA})")
-    else:
-        why = "; ".join(report["run"]["scope_reasons"] + report["run"]["incomplete_reasons"])
-        tr.write_line(f"report: {where} (PARTIAL/INCOMPLETE: {why}); "
-                      f"the full report in {_relative(state.report_dir, config.invocation_params.dir)}/ "
-                      "was left as it was", yellow=True)
 
 
 def _relative(path: Path, base: Path) -> str:

@@ -73,3 +73,19 @@ def test_every_subcommand_has_help():
     for sub in ("check", "report", "list", "show"):
         out = claims(sub, "--help")
         assert out.returncode == 0 and "usage: claims" in out.stdout, sub
+
+
+def test_readme_carries_the_two_commands_ci_runs():
+    """.ci/run executes the block after <!-- test-command -->; both blocks must exist and set up."""
+    lines = (ROOT / "README.md").read_text().splitlines()
+    blocks = {}
+    for marker in ("<!-- main-command -->", "<!-- test-command -->"):
+        start = lines.index(marker)
+        assert lines[start + 1] == "```bash", marker
+        blocks[marker] = lines[start + 2]
+        assert lines[start + 3] == "```", "one command per block"
+    assert blocks["<!-- main-command -->"].endswith("claims check")
+    assert blocks["<!-- test-command -->"].endswith("pytest")
+    for command in blocks.values():
+        assert "pip install torch==2.13.0 -e ." in command  # the CPU pin travels with the install
+    assert "<!-- test-command -->" in (ROOT / ".ci" / "run").read_text()
