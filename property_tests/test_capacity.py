@@ -11,7 +11,6 @@ from __future__ import annotations
 from fractions import Fraction
 
 import flint
-import numpy as np
 import pytest
 import sympy
 import torch
@@ -57,7 +56,7 @@ def explicit_sum(A, B, x, k):
     power = identity(n)  # A^{k-1-t} for t = k-1, k-2, ..., 0
     for t in range(k - 1, -1, -1):
         term = mat_vec(power, mat_vec(B, x[t]))
-        total = [a + b for a, b in zip(total, term)]
+        total = [a + b for a, b in zip(total, term, strict=True)]
         power = mat_mul(A, power)
     return total
 

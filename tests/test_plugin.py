@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import textwrap
-import time
 
 import pytest
 
-from .conftest import MINI_REGISTRY, PLUGIN, read_report
+from .conftest import PLUGIN, read_report
 
 CHECKS = '''
 import pytest
