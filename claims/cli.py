@@ -7,6 +7,7 @@ they never import torch. `check` runs pytest on the claim checks.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import textwrap
@@ -166,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     except (RegistryError, FileNotFoundError, ValueError) as exc:
         print(f"claims: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `claims show X | head`: the reader left; not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
