@@ -23,6 +23,37 @@ TOLERANCES = {
 }
 
 
+# Fast path vs reference (kernel tests): relative RMS error ‖fast − ref‖ / ‖ref‖, the measure
+# flash-linear-attention uses. The reference runs in float64 on the same (dtype-rounded) inputs;
+# gradients get a looser bound because they accumulate over the whole sequence.
+KERNEL_TOLERANCES = {
+    torch.float64: {"forward": 1e-10, "backward": 1e-9},
+    torch.float32: {"forward": 1e-5, "backward": 5e-5},
+    torch.bfloat16: {"forward": 2e-2, "backward": 5e-2},
+}
+
+
+def relative_rms_error(got: torch.Tensor, want: torch.Tensor) -> float:
+    """‖got − want‖ / ‖want‖ in float64 (complex tensors allowed); 0 when both are zero."""
+    got, want = got.detach().to(torch.complex128 if got.is_complex() else torch.float64), \
+        want.detach().to(torch.complex128 if want.is_complex() else torch.float64)
+    if got.shape != want.shape:
+        raise ValueError(f"relative_rms_error: shapes differ, {tuple(got.shape)} vs {tuple(want.shape)}")
+    scale = torch.linalg.vector_norm(want)
+    diff = torch.linalg.vector_norm(got - want)
+    return float(diff / scale) if scale > 0 else float(diff)
+
+
+def assert_kernel_close(got: torch.Tensor, want: torch.Tensor, dtype: torch.dtype, direction: str,
+                        what: str) -> float:
+    """Assert the fast path matches the reference within KERNEL_TOLERANCES; returns the error."""
+    err = relative_rms_error(got, want)
+    bound = KERNEL_TOLERANCES[dtype][direction]
+    assert err <= bound, (f"{what}: relative RMS error {err:.3g} > {bound:g} ({dtype}, {direction}); "
+                          f"shape {tuple(want.shape)}")
+    return err
+
+
 def dyadic_rationals(max_numerator: int = 4, denominator: int = 4) -> st.SearchStrategy[Fraction]:
     """k / denominator for |k| <= max_numerator: exact in binary floating point."""
     return st.integers(-max_numerator, max_numerator).map(lambda k: Fraction(k, denominator))

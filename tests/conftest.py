@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -76,3 +77,35 @@ def mini_registry(pytester) -> Path:
 
 def read_report(folder: Path) -> dict:
     return json.loads((folder / "claims.json").read_text())
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PLANTED_BUG = """
+import pytest
+{bug}
+
+@pytest.fixture(autouse=True)
+def plant_the_bug(monkeypatch):
+    for target in TARGETS:
+        monkeypatch.setattr(*target)
+"""
+
+
+def run_checks_with_bug(pytester, monkeypatch, check_files: list[str], bug: str | None,
+                        *pytest_args: str) -> dict:
+    """Run the project's own check files (paths relative to the repository root) in a subprocess,
+    beside a conftest that plants `bug`: Python source defining TARGETS, a list of
+    (object, attribute name, replacement) for monkeypatch.setattr. Returns the report's claims.
+
+    The hypothesis profile "quick" (no shrinking) keeps a failing run to seconds."""
+    monkeypatch.setenv("HYPOTHESIS_PROFILE", "quick")
+    for name in check_files:
+        shutil.copy(ROOT / name, pytester.path / Path(name).name)
+    if bug:
+        pytester.makeconftest(PLANTED_BUG.format(bug=textwrap.dedent(bug)))
+    out = pytester.path / "out"
+    pytester.runpytest_subprocess(*PLUGIN, "-p", "no:cacheprovider", "--claims-report-dir", str(out),
+                                  *pytest_args)
+    folder = out if (out / "claims.json").exists() else out / "partial"
+    return read_report(folder)["claims"]

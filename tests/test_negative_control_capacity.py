@@ -7,15 +7,9 @@ out refuted (a bug may refute more); an intact run confirms all of them.
 
 from __future__ import annotations
 
-import shutil
-import textwrap
-from pathlib import Path
-
 import pytest
 
-from .conftest import PLUGIN, read_report
-
-ROOT = Path(__file__).resolve().parents[1]
+from .conftest import run_checks_with_bug
 
 BUGS = {
     # the scan's composition forgets to carry the earlier prefix through the later transition
@@ -24,7 +18,7 @@ BUGS = {
         def bug(first, second):
             (m1, v1), (m2, v2) = first, second
             return m2 @ m1, v1 + v2
-        TARGET = (affine, "affine_combine", bug)
+        TARGETS = [(affine, "affine_combine", bug)]
      ''', ["capacity.state_is_sum", "capacity.reachable_is_subspace", "capacity.reachable_dim_bound"]),
     # an affine drift: every composed step adds a constant, so the state is no longer linear
     "scan-adds-drift": ('''
@@ -33,7 +27,7 @@ BUGS = {
         def bug(first, second):
             m, v = real(first, second)
             return m, v + 0.25
-        TARGET = (affine, "affine_combine", bug)
+        TARGETS = [(affine, "affine_combine", bug)]
      ''', ["capacity.state_is_sum", "capacity.state_additive"]),
     # the scan ignores the initial state it is given: a future no longer follows from the state
     "scan-ignores-h0": ('''
@@ -41,7 +35,7 @@ BUGS = {
         real = scan.linear_rnn_scan
         def bug(A, B, x, h0=None):
             return real(A, B, x, None)
-        TARGET = (scan, "linear_rnn_scan", bug)
+        TARGETS = [(scan, "linear_rnn_scan", bug)]
      ''', ["capacity.same_state_same_future"]),
     # a low-rank model that keeps its state in the r-dimensional column space of U
     "lowrank-state-collapses": ('''
@@ -54,18 +48,9 @@ BUGS = {
                 return h
             q = torch.linalg.qr(self.U)[0]
             return h @ q @ q.T
-        TARGET = (model.LinearRNN, "states", bug)
+        TARGETS = [(model.LinearRNN, "states", bug)]
      ''', ["capacity.lowrank_keeps_capacity"]),
 }
-
-CONFTEST = '''
-import pytest
-{bug}
-
-@pytest.fixture(autouse=True)
-def plant_the_bug(monkeypatch):
-    monkeypatch.setattr(*TARGET)
-'''
 
 CAPACITY = ["capacity.state_is_sum", "capacity.state_additive", "capacity.same_state_same_future",
             "capacity.reachable_is_subspace", "capacity.reachable_dim_bound",
@@ -73,13 +58,8 @@ CAPACITY = ["capacity.state_is_sum", "capacity.state_additive", "capacity.same_s
 
 
 def run_capacity_checks(pytester, monkeypatch, bug: str | None) -> dict:
-    monkeypatch.setenv("HYPOTHESIS_PROFILE", "quick")  # no shrinking: minutes -> seconds
-    shutil.copy(ROOT / "property_tests" / "test_capacity.py", pytester.path / "test_capacity.py")
-    if bug:
-        pytester.makeconftest(CONFTEST.format(bug=textwrap.dedent(BUGS[bug][0])))
-    pytester.runpytest_subprocess(*PLUGIN, "-p", "no:cacheprovider",
-                                  "--claims-report-dir", str(pytester.path / "out"))
-    return read_report(pytester.path / "out")["claims"]
+    return run_checks_with_bug(pytester, monkeypatch, ["property_tests/test_capacity.py"],
+                               BUGS[bug][0] if bug else None)
 
 
 @pytest.mark.parametrize("bug", sorted(BUGS))
