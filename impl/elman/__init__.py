@@ -1,0 +1,14 @@
+"""The Elman family: stock, residual, E1 (Mamba-gated), E5 (pure low-rank), X-gated.
+
+- `naive`: plain step-by-step references (`*_reference`), and `tanh_derivative`.
+- `fast`: the same recurrences with the input projections hoisted out of the loop (`*_fast`).
+- `models`: the nn.Modules researchers use (`path="fast"` or `"reference"`), each with
+  `state_size`, `recurrent_matrix()`, `step(h, x_t)` and `step_jacobian(h, x_t)`;
+  `num_parameters(module)`.
+"""
+
+from .models import E1Layer, E5Layer, ResidualElman, StockElman, XGatedElman, num_parameters
+from .naive import tanh_derivative
+
+__all__ = ["E1Layer", "E5Layer", "ResidualElman", "StockElman", "XGatedElman", "num_parameters",
+           "tanh_derivative"]
