@@ -1,0 +1,18 @@
+"""Diagonal linear RNN x_k = λ ⊙ x_{k-1} + B u_k (real or complex λ), the LRU's recurrence.
+
+- `naive.diagonal_rnn_reference`, `naive.diagonal_scan_reference`: the step-by-step loops (the reference).
+- `scan.diagonal_rnn_scan`, `scan.diagonal_scan`: the parallel scan over the elementwise affine monoid.
+- `triton_scan.diagonal_rnn_triton`, `triton_scan.diagonal_scan_triton`: the Triton kernel
+  (optional; not imported here, see its docstring on TRITON_INTERPRET).
+- `DiagonalLinearRNN`: the module (LRU ring initialisation, γ normalisation, optional readout);
+  `lru_ring_init`: the ring initialisation's eigenvalues; `vandermonde_matrix`: V[n, j] = λ_n^j.
+"""
+
+from .model import (DiagonalLinearRNN, eigenvalues_from_parameters, lru_ring_init, lru_ring_parameters,
+                    num_parameters, vandermonde_matrix)
+from .naive import diagonal_rnn_reference, diagonal_scan_reference
+from .scan import diagonal_combine, diagonal_rnn_scan, diagonal_scan
+
+__all__ = ["DiagonalLinearRNN", "diagonal_combine", "diagonal_rnn_reference", "diagonal_rnn_scan",
+           "diagonal_scan", "diagonal_scan_reference", "eigenvalues_from_parameters", "lru_ring_init",
+           "lru_ring_parameters", "num_parameters", "vandermonde_matrix"]
