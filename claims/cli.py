@@ -43,7 +43,9 @@ def _load_verdicts(args) -> dict:
 def cmd_check(args, extra: list[str]) -> int:
     root = project_root()
     paths = [p for p in CHECK_PATHS if (root / p).exists()]
-    command = [sys.executable, "-m", "pytest", *paths, *extra]
+    # The main job selects every check, sweeps and experiments included (the project's addopts
+    # leave those out of a plain `pytest`); a -m of the caller's own still wins, coming later.
+    command = [sys.executable, "-m", "pytest", *paths, "-m", "", *extra]
     print("running:", " ".join(command), f"(in {root})", flush=True)
     return subprocess.call(command, cwd=root)
 
