@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import sys
@@ -192,7 +193,8 @@ def pytest_collection_modifyitems(session, config, items):
         ids = _claim_ids(item)
         if not ids:
             continue
-        figures = state.report_dir / "figures"
+        # Figures are staged under partial/; a full complete run moves them to reports/figures/.
+        figures = state.report_dir / "partial" / "figures"
         state.records[item.nodeid] = ItemRecord(item.nodeid, ids, Evidence(item.nodeid, ids, figures))
         expected = [state.registry[c] for c in ids if state.registry[c].expected_to_fail]
         if expected:
@@ -372,6 +374,8 @@ def _write(session, exitstatus) -> None:
             r.message = "never ran: the session stopped before it (" + (incomplete[0]) + ")"
 
     scope = _scope(config, state)
+    target = state.report_dir if (not scope and not incomplete) else state.report_dir / "partial"
+    _place_figures(state, target)
     results = [CheckResult(r.nodeid, r.claims, r.outcome, r.duration_s, r.message, r.location,
                            r.evidence.records)
                for r in [*state.records.values(), *state.deselected]]
@@ -410,9 +414,28 @@ def _write(session, exitstatus) -> None:
         "exit_status": int(exitstatus),
     }
     report = build_report(state.registry, verdicts, run)
-    target = state.report_dir if (not scope and not incomplete) else state.report_dir / "partial"
     write_report(report, target)
     state.written = (target, report)
+
+
+def _place_figures(state: RunState, target: Path) -> None:
+    """Files recorded as evidence are written to the staging folder partial/figures/. A full
+    complete run replaces reports/figures/ with them; every file path in the report is then
+    made relative to the report's folder, so CLAIMS.md links work wherever the checkout is."""
+    staging = state.report_dir / "partial" / "figures"
+    final = target / "figures"
+    if final != staging and staging.is_dir():
+        if final.exists():
+            shutil.rmtree(final)
+        shutil.copytree(staging, final)
+    for record in [*state.records.values(), *state.deselected]:
+        for e in record.evidence.records:
+            if e["kind"] != "file":
+                continue
+            path = Path(e["path"]).resolve()
+            if final != staging and path.is_relative_to(staging.resolve()):
+                path = final.resolve() / path.relative_to(staging.resolve())
+            e["path"] = os.path.relpath(path, target.resolve())
 
 
 def _hypothesis_profile() -> str | None:

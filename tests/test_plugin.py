@@ -234,3 +234,39 @@ def test_interrupted_run_still_writes_its_report_marked_incomplete(pytester, min
     assert "never ran" in report["claims"]["demo.depends"]["reason"]
     assert "not a complete full run" in (pytester.path / "reports" / "partial" / "CLAIMS.md").read_text()
     assert not (pytester.path / "reports" / "claims.json").exists()
+
+
+FIGURE_CHECK = '''
+import pytest
+
+@pytest.mark.claim("demo.holds")
+def test_draws_a_figure(evidence):
+    evidence.figures_dir.mkdir(parents=True, exist_ok=True)
+    path = evidence.figures_dir / "{name}.png"
+    path.write_bytes(b"not really a png")
+    evidence.file(path, "a figure")
+'''
+
+
+def test_figures_of_a_full_run_replace_reports_figures_and_are_linked_relatively(pytester, mini_registry):
+    reports = pytester.path / "reports"
+    (reports / "figures").mkdir(parents=True)
+    (reports / "figures" / "stale.png").write_bytes(b"from an old run")
+    pytester.makepyfile(test_demo=FIGURE_CHECK.format(name="spectrum"))
+    run(pytester, mini_registry).assert_outcomes(passed=1)
+    evidence = read_report(reports)["claims"]["demo.holds"]["evidence"]
+    assert [e["path"] for e in evidence if e["kind"] == "file"] == ["figures/spectrum.png"]
+    assert sorted(p.name for p in (reports / "figures").iterdir()) == ["spectrum.png"]
+    assert "](figures/spectrum.png)" in (reports / "CLAIMS.md").read_text()
+
+
+def test_figures_of_a_partial_run_stay_in_partial_and_leave_the_full_report_alone(pytester, mini_registry):
+    reports = pytester.path / "reports"
+    (reports / "figures").mkdir(parents=True)
+    (reports / "figures" / "spectrum.png").write_bytes(b"from the last full run")
+    pytester.makepyfile(test_demo=FIGURE_CHECK.format(name="spectrum") + CHECKS)
+    run(pytester, mini_registry, "-k", "draws").assert_outcomes(passed=1)
+    evidence = read_report(reports / "partial")["claims"]["demo.holds"]["evidence"]
+    assert [e["path"] for e in evidence if e["kind"] == "file"] == ["figures/spectrum.png"]
+    assert (reports / "partial" / "figures" / "spectrum.png").exists()
+    assert (reports / "figures" / "spectrum.png").read_bytes() == b"from the last full run"
