@@ -1,0 +1,1 @@
+"""Claim checks (a package, so that check files in different folders may share a name)."""
