@@ -1,7 +1,9 @@
-"""The `claims` command: check, report, list, show.
+"""The `claims` command: check, report, list, show, spectrum.
 
 `list`, `show` and `report` read only the registry and `reports/claims.json`;
-they never import torch. `check` runs pytest on the claim checks.
+they never import torch. `check` runs pytest on the claim checks. `spectrum`
+fits the singular spectra of a model file's weights (`claims/spectrum.py`;
+it imports torch and `impl` only when it runs).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from . import spectrum
 from .registry import DECLARED, RegistryError, load_registry
 from .report import load_report, render_markdown, _atomic_write
 from .verdicts import VERDICTS
@@ -155,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("id", help="claim id, e.g. spectral.optimal_rank_formula")
     p.set_defaults(func=cmd_show)
+    p = sub.add_parser("spectrum", help="fit the singular spectrum of every 2-D weight matrix of a model file",
+                       description="For every 2-D floating-point matrix of a .safetensors file or torch "
+                       "checkpoint: rank exponent α (OLS and MLE), WeightWatcher's eigenvalue-tail "
+                       "exponent, power law vs (stretched) exponential, effective ranks.")
+    spectrum.add_arguments(p)
+    p.set_defaults(func=spectrum.cmd_spectrum)
     return parser
 
 
