@@ -40,8 +40,11 @@ def expectation(d: int, alpha, f) -> mpmath.mpf:
 
 
 def top_radial(d: int, alpha):
-    """ρ(α) = log λ_1 = log of the largest eigenvalue of the normalised Gram matrix."""
-    return mpmath.log(max(eigenvalues(d, alpha)))
+    """ρ(α) = log λ_1(α), the rank-1 coordinate of the orbit point (i = 1 carries weight 1^{-2α} = 1).
+
+    For α ≥ 0 this is the log of the largest eigenvalue of the normalised Gram matrix; for α < 0 the
+    ranks are in increasing order and ρ stays the rank-1 coordinate, as the claims define it."""
+    return mpmath.log(eigenvalues(d, alpha)[0])
 
 
 def top_radial_derivative(d: int, alpha, n: int = 1):
