@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+import pytest
 import torch
 from hypothesis import strategies as st
 
@@ -114,3 +115,17 @@ def linear_systems(draw, max_state: int = 6, max_input: int = 3, max_steps: int 
         invariant_dim = k
     x = draw(rational_matrices(T, m))
     return LinearSystem(A, B, x, invariant_dim)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_linear_algebra_thread():
+    """Run a check module's LAPACK calls on one thread. Import it into a check module to use it
+    (`from impl.testing import one_linear_algebra_thread  # noqa: F401`; autouse there).
+
+    The matrices of the checks are small to mid-sized: one thread is about as fast on a quiet
+    machine, while two OpenMP threads on a busy 2-core machine spin-wait: an SVD of a 1536 × 512
+    matrix took 8 s instead of 0.08 s, svdvals of 384 × 384 0.35–0.7 s instead of 0.02 s."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -36,6 +36,7 @@ from hypothesis import strategies as st
 
 # impl functions are looked up at call time (spectra.f), so the negative controls can replace them
 from impl.spectral import rank_formulas, spectra
+from impl.testing import one_linear_algebra_thread  # noqa: F401  (autouse: one LAPACK thread)
 
 F64 = torch.float64
 EPS = float(torch.finfo(F64).eps)
@@ -52,14 +53,6 @@ WIDTHS = [256, 512, 1024, 1536, 2048, 4096]
 THRESHOLDS = [0.01, 0.02, 0.05, 0.1, 0.2]
 MAX_D = 4096
 
-
-@pytest.fixture(autouse=True)
-def one_linear_algebra_thread():
-    """Small SVDs and QRs: one LAPACK thread avoids spin-waiting threads on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @functools.lru_cache(maxsize=None)

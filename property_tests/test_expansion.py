@@ -31,6 +31,7 @@ from torch import nn
 from impl.elman import E1Layer, StockElman, num_parameters
 from impl.linear_rnn import LinearRNN, krylov_matrix
 from impl.testing import rational_matrices, to_tensor
+from impl.testing import one_linear_algebra_thread  # noqa: F401  (autouse: one LAPACK thread)
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -39,16 +40,6 @@ DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 # sit far above 1e-10 · σ_max, while float64 round-off leaves the zero ones near 1e-16 · σ_max.
 RANK_RTOL = 1e-10
 
-
-@pytest.fixture(autouse=True)
-def one_linear_algebra_thread():
-    """Run these checks' LAPACK calls on one thread: they are small to mid-sized, and with two OpenMP
-    threads on a busy 2-core machine one SVD of a 1536 × 512 matrix was measured at 8 s instead of
-    0.08 s (oversubscribed threads spin-wait)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 # ------------------------------------------------------------- measurements (independent)

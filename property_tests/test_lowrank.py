@@ -37,6 +37,7 @@ import impl.diagonal_rnn as diagonal_rnn
 from impl.elman import E1Layer, E5Layer, num_parameters
 from impl.linear_rnn import LinearRNN, linear_rnn_reference
 from impl.testing import rational_matrices, to_tensor
+from impl.testing import one_linear_algebra_thread  # noqa: F401  (autouse: one LAPACK thread)
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 F64 = torch.float64
@@ -46,16 +47,6 @@ F64 = torch.float64
 # σ_min/σ_max >= 1.5e-7, far above the tolerance; float64 round-off sits near 1e-16.
 RANK_RTOL = 1e-10
 
-
-@pytest.fixture(autouse=True)
-def one_linear_algebra_thread():
-    """Run these checks' LAPACK calls on one thread: they are small to mid-sized, and with two OpenMP
-    threads on a busy 2-core machine one SVD of a 1536 × 512 matrix was measured at 8 s instead of
-    0.08 s (oversubscribed threads spin-wait)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 # ------------------------------------------------------------- measurements (independent)

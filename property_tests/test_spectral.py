@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 # impl functions are looked up at call time (spectra.f), so the negative controls can replace them
 from impl.spectral import rank_formulas, spectra
+from impl.testing import one_linear_algebra_thread  # noqa: F401  (autouse: one LAPACK thread)
 
 F64, F32 = torch.float64, torch.float32
 DIGITS = 50
@@ -34,14 +35,6 @@ UNDERFLOW = {t: -math.log(float(np.finfo(np.float64 if t is F64 else np.float32)
              for t in (F64, F32)}
 OVERFLOW = {t: math.log(float(torch.finfo(t).max)) for t in (F64, F32)}
 
-
-@pytest.fixture(autouse=True)
-def one_linear_algebra_thread():
-    """Small SVDs and QRs: one LAPACK thread avoids spin-waiting threads on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 # ------------------------------------------------------------- spectral.power_law_decreasing

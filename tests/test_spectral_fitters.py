@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from impl.geometry import orbit
 from impl.spectral import effective_rank, fits, svd, tail_fit
 from impl.spectral.spectra import matrix_with_spectrum, power_law_spectrum
+from impl.testing import one_linear_algebra_thread  # noqa: F401  (autouse: one LAPACK thread)
 
 NOISE_SD = 0.05
 Z_LIMIT = 5.0  # tolerances derived from a standard error allow 5 of them
@@ -41,16 +42,6 @@ def least_squares_stderr(lo: int, hi: int, noise_sd: float = NOISE_SD) -> float:
     log_i = np.log(np.arange(lo, hi + 1))
     return noise_sd / math.sqrt(((log_i - log_i.mean()) ** 2).sum())
 
-
-@pytest.fixture(autouse=True, scope="module")
-def single_threaded_torch():
-    """The matrices here are small: one thread is about as fast on a quiet machine, while on the
-    shared 2-core machine two OpenMP threads under contention made LAPACK 10–50× slower (svdvals
-    of a 384 × 384 float64 matrix at load 5: 0.35–0.7 s with 2 threads, 0.013–0.027 s with 1)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 rank_exponents = st.floats(0.3, 2.0)

@@ -22,7 +22,7 @@ from claims.cli import main
 from impl.spectral.fits import tail_exponent_from_rank
 from impl.spectral.spectra import matrix_with_spectrum, power_law_spectrum
 
-from .test_spectral_fitters import single_threaded_torch  # noqa: F401  (autouse here too)
+from impl.testing import one_linear_algebra_thread  # noqa: F401  (autouse: one LAPACK thread)
 
 ROOT = Path(__file__).resolve().parents[1]
 ALPHA_TOLERANCE = 1e-3
