@@ -103,6 +103,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "claim(*ids): link this check to claims of the registry")
     config.addinivalue_line("markers", "experiment: an experiment (kind E); emits evidence, may be "
                                        "inconclusive; scaled by CLAIMS_SCALE")
+    config.addinivalue_line("markers", "symbolic: a sympy derivation (kind S)")
     config.addinivalue_line("markers", "sweep: a long numeric sweep; left out of the plain `pytest` run "
                                        "(addopts -m), run by the main job `claims check`")
     if not config.getoption("hypothesis_profile", None):

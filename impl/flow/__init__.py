@@ -1,0 +1,2 @@
+"""Gradient flow of factorised linear models A = W U (002): the model, its loss and gradients
+in closed form (`factorized`), and plain gradient descent that records the trajectory."""
