@@ -34,8 +34,11 @@ class LinearRNN(nn.Module):
         if rank is None:
             self.A = nn.Parameter(torch.randn(state_dim, state_dim, **kw) * scale)
         else:
-            self.U = nn.Parameter(torch.randn(state_dim, rank, **kw) * scale ** 0.5)
-            self.V = nn.Parameter(torch.randn(rank, state_dim, **kw) * scale ** 0.5)
+            # U V's nonzero eigenvalues are those of V U (r × r, entries of variance n·f⁴ for factor
+            # entries of scale f): radius ≈ √(r n)·f², so f² = 0.9/√(r n) matches the dense case
+            factor = (0.9 / max(rank * state_dim, 1) ** 0.5) ** 0.5
+            self.U = nn.Parameter(torch.randn(state_dim, rank, **kw) * factor)
+            self.V = nn.Parameter(torch.randn(rank, state_dim, **kw) * factor)
         self.B = nn.Parameter(torch.randn(state_dim, input_dim, **kw) / input_dim ** 0.5)
         self.C = (nn.Parameter(torch.randn(output_dim, state_dim, **kw) / state_dim ** 0.5)
                   if output_dim is not None else None)
