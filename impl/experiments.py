@@ -1,0 +1,80 @@
+"""Shared pieces of the experiments: the scale setting, interval statistics, gradient SNR.
+
+Scale: `CLAIMS_SCALE=small` (default: a CPU-sized replica, every experiment in seconds to a
+minute on 2 cores) or `full` (the documents' sizes or as close as a GPU allows). Experiments
+choose their sizes with `at_scale(small=..., full=...)` and state them in their evidence.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Callable, Sequence
+
+import numpy as np
+import scipy.stats
+import torch
+
+SCALES = ("small", "full")
+
+
+def scale() -> str:
+    value = os.environ.get("CLAIMS_SCALE", "small")
+    if value not in SCALES:
+        raise ValueError(f"CLAIMS_SCALE must be one of {SCALES}, got {value!r}")
+    return value
+
+
+def at_scale(small, full):
+    """The value for the current scale."""
+    return full if scale() == "full" else small
+
+
+def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
+    """(mean, lower, upper): mean ± t_{(1+level)/2, n−1} · sd/√n (sd with n − 1)."""
+    x = np.asarray(values, dtype=float)
+    if x.size < 2 or not np.all(np.isfinite(x)):
+        raise ValueError(f"t_interval: needs >= 2 finite values, got {x.tolist()}")
+    half = scipy.stats.t.ppf((1 + level) / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size)
+    return float(x.mean()), float(x.mean() - half), float(x.mean() + half)
+
+
+def welch_interval(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
+    """(mean(a) − mean(b), lower, upper) with Welch's unequal-variance t interval."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.size < 2 or b.size < 2:
+        raise ValueError(f"welch_interval: needs >= 2 values per group, got {a.size} and {b.size}")
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    diff, se = a.mean() - b.mean(), math.sqrt(va + vb)
+    if se == 0:
+        return float(diff), float(diff), float(diff)
+    dof = (va + vb) ** 2 / (va ** 2 / (a.size - 1) + vb ** 2 / (b.size - 1))
+    half = scipy.stats.t.ppf((1 + level) / 2, dof) * se
+    return float(diff), float(diff - half), float(diff + half)
+
+
+def bootstrap(statistic: Callable[..., float], groups: Sequence[Sequence[float]], resamples: int = 2000,
+              seed: int = 0) -> np.ndarray:
+    """Resample each group (e.g. the seeds of one configuration) with replacement, independently,
+    and evaluate `statistic(*resampled_groups)`; returns the resampled statistics."""
+    rng = np.random.default_rng(seed)
+    arrays = [np.asarray(g, dtype=float) for g in groups]
+    out = np.empty(resamples)
+    for j in range(resamples):
+        out[j] = statistic(*(g[rng.integers(0, len(g), len(g))] for g in arrays))
+    return out
+
+
+def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    tail = (1 - level) / 2 * 100
+    return float(np.percentile(samples, tail)), float(np.percentile(samples, 100 - tail))
+
+
+def gradient_snr(gradients: Sequence[torch.Tensor]) -> float:
+    """‖ḡ‖₂ / sqrt((1/(K−1)) Σ_k ‖g_k − ḡ‖₂²) over K flattened minibatch gradients."""
+    if len(gradients) < 2:
+        raise ValueError(f"gradient_snr: needs K >= 2 gradients, got {len(gradients)}")
+    G = torch.stack([g.detach().reshape(-1).double() for g in gradients])
+    mean = G.mean(dim=0)
+    noise = ((G - mean) ** 2).sum(dim=1).sum() / (len(gradients) - 1)
+    return float(mean.norm() / noise.sqrt())
