@@ -62,3 +62,14 @@ def test_bad_configurations_are_refused(bad, message):
 def test_a_window_longer_than_the_data_is_refused_naming_the_sizes():
     with pytest.raises(ValueError, match="does not fit"):
         ByteStream(b"x" * 100).batch(1, 200, torch.Generator())
+
+
+def test_a_custom_layer_kind_is_built_by_its_factory():
+    made = []
+    def factory(config, generator):
+        made.append(config.kind)
+        return torch.nn.Linear(config.dim, config.dim)
+    model = ByteLM(LMConfig("custom:plain", dim=8, depth=2), seed=0, layer_factory=factory)
+    assert made == ["custom:plain"] * 2 and model(torch.zeros(1, 3, dtype=torch.long)).shape == (1, 3, 256)
+    with pytest.raises(ValueError, match="needs a layer_factory"):
+        ByteLM(LMConfig("custom:plain", dim=8, depth=1))

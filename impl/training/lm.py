@@ -36,8 +36,9 @@ class LMConfig:
     headdim: int = 16                # ssd
 
     def __post_init__(self):
-        if self.kind not in LAYER_KINDS:
-            raise ValueError(f"LMConfig: kind must be one of {LAYER_KINDS}, got {self.kind!r}")
+        if self.kind not in LAYER_KINDS and not self.kind.startswith("custom:"):
+            raise ValueError(f"LMConfig: kind must be one of {LAYER_KINDS} (or 'custom:<name>' with a "
+                             f"layer_factory), got {self.kind!r}")
         if self.dim < 1 or self.depth < 1:
             raise ValueError(f"LMConfig: dim and depth must be >= 1, got dim={self.dim}, depth={self.depth}")
         if self.kind == "e5" and self.rank is None:
@@ -90,15 +91,21 @@ def _stable_linear(layer: LinearRNN, radius: float = 0.9) -> LinearRNN:
 
 
 class ByteLM(nn.Module):
-    def __init__(self, config: LMConfig, seed: int = 0):
+    """`layer_factory(config, generator) -> module` builds the layers of a 'custom:<name>' kind
+    (a recurrence variant an experiment defines in impl/); the built-in kinds need none."""
+
+    def __init__(self, config: LMConfig, seed: int = 0, layer_factory=None):
         super().__init__()
+        if config.kind.startswith("custom:") and layer_factory is None:
+            raise ValueError(f"ByteLM: kind {config.kind!r} needs a layer_factory")
+        make = layer_factory or make_layer
         self.config = config
         torch.manual_seed(seed)                          # layers that draw from the global generator
         generator = torch.Generator().manual_seed(seed)  # layers that take one
         self.embedding = nn.Embedding(VOCAB, config.dim)
         nn.init.normal_(self.embedding.weight, std=config.dim ** -0.5, generator=generator)
         self.norms = nn.ModuleList(nn.LayerNorm(config.dim) for _ in range(config.depth))
-        self.layers = nn.ModuleList(_Mixer(make_layer(config, generator)) for _ in range(config.depth))
+        self.layers = nn.ModuleList(_Mixer(make(config, generator)) for _ in range(config.depth))
         self.final_norm = nn.LayerNorm(config.dim)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
