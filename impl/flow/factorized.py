@@ -86,10 +86,16 @@ def gradient_descent(W: torch.Tensor, U: torch.Tensor, A_star: torch.Tensor, lr:
 
 
 def logistic_mode(t, sigma: float, s0: float):
-    """Closed-form solution of the balanced mode ODE ds/dt = 2 s (σ − s), s(0) = s0:
-    s(t) = σ s0 e^{2σt} / (σ − s0 + s0 e^{2σt}); for σ = 0, s(t) = s0 / (1 + 2 s0 t)."""
+    """Closed-form solution of the balanced mode ODE ds/dt = 2 s (σ − s), s(0) = s0 >= 0:
+    s(t) = σ s0 e^{2σt} / (σ − s0 + s0 e^{2σt}); for σ = 0, s(t) = s0 / (1 + 2 s0 t).
+
+    Evaluated as σ / (1 + (σ/s0 − 1) e^{−2σt}), which equals the formula above and stays finite
+    for large t (the quotient of two e^{2σt} overflows to inf/inf = nan once 2σt > 709)."""
+    if sigma < 0 or s0 < 0:
+        raise ValueError(f"logistic_mode: needs sigma >= 0 and s0 >= 0, got sigma={sigma}, s0={s0}")
     t = torch.as_tensor(t, dtype=torch.float64)
     if sigma == 0:
         return s0 / (1 + 2 * s0 * t)
-    growth = torch.exp(2 * sigma * t)
-    return sigma * s0 * growth / (sigma - s0 + s0 * growth)
+    if s0 == 0:
+        return torch.zeros_like(t)
+    return sigma / (1 + (sigma / s0 - 1) * torch.exp(-2 * sigma * t))
