@@ -48,9 +48,25 @@ def cmd_check(args, extra: list[str]) -> int:
     paths = [p for p in CHECK_PATHS if (root / p).exists()]
     # The main job selects every check, sweeps and experiments included (the project's addopts
     # leave those out of a plain `pytest`); a -m of the caller's own still wins, coming later.
-    command = [sys.executable, "-m", "pytest", *paths, "-m", "", *extra]
+    command = [sys.executable, "-m", "pytest", *paths, "-m", "", *_parallel(extra), *extra]
     print("running:", " ".join(command), f"(in {root})", flush=True)
     return subprocess.call(command, cwd=root)
+
+
+def _parallel(extra: list[str]) -> list[str]:
+    """pytest-xdist workers for the main job: CLAIMS_WORKERS (default: the CPU count, at most 8);
+    one module per worker (--dist loadscope) so an experiment's shared runs stay in one process.
+    A -n/--numprocesses of the caller's own wins; CLAIMS_WORKERS=1 runs in one process."""
+    if any(a in ("-n", "--numprocesses") or a.startswith(("-n", "--numprocesses=")) for a in extra):
+        return []
+    workers = int(os.environ.get("CLAIMS_WORKERS") or min(os.cpu_count() or 1, 8))
+    if workers <= 1:
+        return []
+    try:
+        import xdist  # noqa: F401
+    except ImportError:
+        return []
+    return ["-n", str(workers), "--dist", "loadscope"]
 
 
 def cmd_report(args, extra) -> int:

@@ -39,6 +39,11 @@ from .verdicts import (DESELECTED, ERROR, FAILED, INCONCLUSIVE, NOT_RUN, PASSED,
 
 DEFAULT_CHECK_PATHS = ("property_tests", "numeric_checks", "benchmarks")
 _STATE = pytest.StashKey["RunState"]()
+_PAYLOAD = "claims.record"  # user property that carries an item's record from an xdist worker
+
+
+def _is_xdist_worker(config) -> bool:
+    return hasattr(config, "workerinput")
 
 
 @dataclass
@@ -64,6 +69,7 @@ class RunState:
     written: tuple[Path, dict] | None = None
     previous_sigterm: object = None
     deselected_items: list = field(default_factory=list)
+    deselected_ids: set = field(default_factory=set)     # reported by xdist workers
     collection_error_ids: list[str] = field(default_factory=list)
     interrupts: list[str] = field(default_factory=list)
 
@@ -71,8 +77,9 @@ class RunState:
 class _RunListener:
     """Hooks that are not handed the config: registered per run so state never leaks between runs."""
 
-    def __init__(self, state: RunState):
+    def __init__(self, state: RunState, worker: bool = False):
         self.state = state
+        self.worker = worker
 
     def pytest_collectreport(self, report):
         if report.failed:  # pytest stops the session itself; the report says why it is incomplete
@@ -80,6 +87,22 @@ class _RunListener:
 
     def pytest_deselected(self, items):  # -k, -m, --lf, --deselect
         self.state.deselected_items.extend(items)
+
+    def pytest_runtest_logreport(self, report):
+        """On the xdist controller: each worker ships an item's record with its teardown report."""
+        for name, payload in getattr(report, "user_properties", ()):
+            if name == _PAYLOAD and not self.worker:
+                self.state.records[payload["nodeid"]] = _record_from_payload(payload, self.state)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error):
+        """xdist: a worker is done; learn what it collected and deselected (checks that no worker
+        ran stay 'never ran', which makes the run incomplete)."""
+        output = getattr(node, "workeroutput", None) or {}
+        self.state.deselected_ids.update(output.get("claims_deselected", ()))
+        for nodeid, ids in output.get("claims_collected", ()):
+            if nodeid not in self.state.records:  # deselected ones are moved aside when the report is written
+                self.state.records[nodeid] = ItemRecord(nodeid, tuple(ids), _evidence(self.state, nodeid, ids))
 
     def pytest_keyboard_interrupt(self, excinfo):
         self.state.interrupts.append("interrupted (KeyboardInterrupt / Ctrl-C)")
@@ -122,7 +145,7 @@ def pytest_configure(config):
     report_dir = Path(report_dir) if report_dir else config.rootpath / config.getini("claims_report_dir")
     state = RunState(registry, report_dir.resolve())
     config.stash[_STATE] = state
-    config.pluginmanager.register(_RunListener(state), "claims-run-listener")
+    config.pluginmanager.register(_RunListener(state, worker=_is_xdist_worker(config)), "claims-run-listener")
 
     # A SIGTERM (a CI time-out, `kill`) becomes an interrupt, so the report is still written.
     if threading.current_thread() is threading.main_thread():
@@ -188,15 +211,32 @@ def pytest_make_collect_report(collector):
     return report
 
 
+def _evidence(state: RunState, nodeid: str, ids) -> Evidence:
+    # Figures are staged under partial/; a full complete run moves them to reports/figures/.
+    return Evidence(nodeid, tuple(ids), state.report_dir / "partial" / "figures")
+
+
+def _record_payload(record: ItemRecord) -> dict:
+    return {"nodeid": record.nodeid, "claims": list(record.claims), "outcome": record.outcome,
+            "duration_s": record.duration_s, "message": record.message, "location": record.location,
+            "evidence": record.evidence.records, "inconclusive": record.evidence.inconclusive_reason}
+
+
+def _record_from_payload(payload: dict, state: RunState) -> ItemRecord:
+    evidence = _evidence(state, payload["nodeid"], payload["claims"])
+    evidence.records = [dict(r) for r in payload["evidence"]]
+    evidence.inconclusive_reason = payload["inconclusive"]
+    return ItemRecord(payload["nodeid"], tuple(payload["claims"]), evidence, payload["outcome"],
+                      payload["duration_s"], payload["message"], payload["location"])
+
+
 def pytest_collection_modifyitems(session, config, items):
     state = config.stash[_STATE]
     for item in items:
         ids = _claim_ids(item)
         if not ids:
             continue
-        # Figures are staged under partial/; a full complete run moves them to reports/figures/.
-        figures = state.report_dir / "partial" / "figures"
-        state.records[item.nodeid] = ItemRecord(item.nodeid, ids, Evidence(item.nodeid, ids, figures))
+        state.records[item.nodeid] = ItemRecord(item.nodeid, ids, _evidence(state, item.nodeid, ids))
         expected = [state.registry[c] for c in ids if state.registry[c].expected_to_fail]
         if expected:
             reason = "; ".join(f"{c.id}: {c.expect_reason}" for c in expected)
@@ -288,6 +328,8 @@ def pytest_runtest_makereport(item, call):
                 record.location = _location(report)
     elif call.when == "teardown" and report.failed and record.outcome in (PASSED, INCONCLUSIVE):
         record.outcome, record.message = ERROR, "teardown failed: " + _describe(excinfo.value)
+    if call.when == "teardown" and _is_xdist_worker(item.config):
+        report.user_properties.append((_PAYLOAD, _record_payload(record)))
     return report
 
 
@@ -319,13 +361,14 @@ def _torch_info() -> tuple[str | None, str]:
 def _scope(config, state: RunState) -> list[str]:
     """Why this run is not a full run (empty list: it is)."""
     reasons = []
-    if state.deselected_items:
+    deselected = len({item.nodeid for item in state.deselected_items} | state.deselected_ids)
+    if deselected:
         how = []
         if config.getoption("keyword", ""):
             how.append(f"-k {config.getoption('keyword')!r}")
         if config.getoption("markexpr", ""):
             how.append(f"-m {config.getoption('markexpr')!r}")
-        reasons.append(f"{len(state.deselected_items)} tests deselected" + (f" ({', '.join(how)})" if how else ""))
+        reasons.append(f"{deselected} tests deselected" + (f" ({', '.join(how)})" if how else ""))
     invocation = config.invocation_params.dir
     args = []
     for arg in config.args:
@@ -350,8 +393,8 @@ def _write(session, exitstatus) -> None:
     state = config.stash.get(_STATE, None)
     if state is None or state.written is not None:
         return
-    for item in state.deselected_items:
-        record = state.records.pop(item.nodeid, None)
+    for nodeid in [item.nodeid for item in state.deselected_items] + sorted(state.deselected_ids):
+        record = state.records.pop(nodeid, None)
         if record is not None:
             record.outcome, record.message = DESELECTED, "deselected in this run"
             state.deselected.append(record)
@@ -423,19 +466,21 @@ def _place_figures(state: RunState, target: Path) -> None:
     """Files recorded as evidence are written to the staging folder partial/figures/. A full
     complete run replaces reports/figures/ with them; every file path in the report is then
     made relative to the report's folder, so CLAIMS.md links work wherever the checkout is."""
-    staging = state.report_dir / "partial" / "figures"
-    final = target / "figures"
-    if final != staging and staging.is_dir():
-        if final.exists():
-            shutil.rmtree(final)
-        shutil.copytree(staging, final)
+    staging = (state.report_dir / "partial" / "figures").resolve()
+    final = (target / "figures").resolve()
+    moving = final != staging
+    if moving and final.exists():
+        shutil.rmtree(final)  # exactly this run's figures: none of an earlier run, none of a concurrent one
     for record in [*state.records.values(), *state.deselected]:
         for e in record.evidence.records:
             if e["kind"] != "file":
                 continue
             path = Path(e["path"]).resolve()
-            if final != staging and path.is_relative_to(staging.resolve()):
-                path = final.resolve() / path.relative_to(staging.resolve())
+            if moving and path.is_relative_to(staging) and path.exists():
+                destination = final / path.relative_to(staging)
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, destination)
+                path = destination
             e["path"] = os.path.relpath(path, target.resolve())
 
 
@@ -448,6 +493,13 @@ def _hypothesis_profile() -> str | None:
 
 
 def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    state = config.stash.get(_STATE, None)
+    if _is_xdist_worker(config):
+        if state is not None:
+            config.workeroutput["claims_collected"] = [[r.nodeid, list(r.claims)] for r in state.records.values()]
+            config.workeroutput["claims_deselected"] = [item.nodeid for item in state.deselected_items]
+        return  # the controller writes the report
     _write(session, exitstatus)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import subprocess
 import sys
@@ -89,3 +91,13 @@ def test_readme_carries_the_two_commands_ci_runs():
     for command in blocks.values():
         assert "pip install torch==2.13.0 -e ." in command  # the CPU pin travels with the install
     assert "<!-- test-command -->" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_main_job_runs_on_xdist_workers_unless_told_otherwise(monkeypatch):
+    from claims.cli import _parallel
+    pytest.importorskip("xdist")
+    monkeypatch.setenv("CLAIMS_WORKERS", "3")
+    assert _parallel([]) == ["-n", "3", "--dist", "loadscope"]
+    assert _parallel(["-n", "0"]) == [] and _parallel(["--numprocesses=4"]) == []
+    monkeypatch.setenv("CLAIMS_WORKERS", "1")
+    assert _parallel([]) == []

@@ -270,3 +270,37 @@ def test_figures_of_a_partial_run_stay_in_partial_and_leave_the_full_report_alon
     assert [e["path"] for e in evidence if e["kind"] == "file"] == ["figures/spectrum.png"]
     assert (reports / "partial" / "figures" / "spectrum.png").exists()
     assert (reports / "figures" / "spectrum.png").read_bytes() == b"from the last full run"
+
+
+XDIST_CHECKS = CHECKS + '''
+
+@pytest.mark.claim("demo.nocheck")
+def test_inconclusive(evidence):
+    evidence.figure("alpha", 1.3, "1")
+    evidence.inconclusive("the seeds disagree")
+
+@pytest.mark.claim("demo.holds")
+@pytest.mark.slow
+def test_left_out():
+    pass
+'''
+
+
+def test_under_xdist_the_controller_reports_what_the_workers_ran(pytester, mini_registry):
+    pytest.importorskip("xdist")
+    pytester.makepyfile(test_demo=XDIST_CHECKS)
+    pytester.makeini("[pytest]\nmarkers =\n    slow: slow\n")
+    result = pytester.runpytest_subprocess(*PLUGIN, f"--claims-registry={mini_registry}", "-p", "no:cacheprovider",
+                                           "-n", "2", "-m", "not slow")
+    result.assert_outcomes(passed=3, failed=1)
+    report = read_report(pytester.path / "reports" / "partial")   # -m deselected one check
+    claims = report["claims"]
+    assert claims["demo.holds"]["verdict"] == "confirmed"
+    assert claims["demo.holds"]["evidence"][0]["value"] == 2           # evidence crossed from a worker
+    assert claims["demo.fails"]["verdict"] == "refuted"
+    assert "one plus one is not three" in claims["demo.fails"]["checks"][0]["message"]
+    assert claims["demo.nocheck"]["verdict"] == "inconclusive" and "disagree" in claims["demo.nocheck"]["reason"]
+    assert "1 tests deselected (-m 'not slow')" in report["run"]["scope_reasons"]
+    outcomes = sorted(c["outcome"] for c in claims["demo.holds"]["checks"])
+    assert outcomes == ["deselected", "passed"]
+    assert not (pytester.path / "reports" / "claims.json").exists()   # written once, by the controller
