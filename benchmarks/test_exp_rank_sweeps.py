@@ -1,0 +1,1036 @@
+"""Experiments: rank sweeps at one fixed width d (the research plan 001 §§ 1.3, 2.2, 2.3, 4.2, 4.3
+and 000's nonlinear correction): observed.eps_threshold, observed.linear_vs_elman_ratio,
+observed.nonlinear_correction, observed.lower_rank_better_flow, observed.multi_matrix,
+observed.lr_scales_with_rank.
+
+What is trained. Byte-level LMs (impl.training: embedding, depth × pre-LN residual layer, final LN,
+tied head) whose layer is `impl.elman.variants.FactoredElman`:
+h_t = φ(W_h h_{t-1} + W_x x_t + b), y_t = h_t ⊙ silu(W_z x_t), each W dense or U V of rank r.
+- Elman grid: φ = tanh, W_h, W_x, W_z all of rank r = round(ρ d) for ρ in the plan's grid
+  {5, 10, 15, 17, 20, 25, 30}% (d = 60: r = 3, 6, 9, 10, 12, 15, 18, so "17%" is 10/60 = 16.7%),
+  and the full-rank reference r = d. This is the E5 layer (REFERENCE §2) plus a spectral-norm
+  cap: W_h is used as W_h · min(1, 0.99/‖W_h‖₂), which only acts once ‖W_h‖₂ exceeds 0.99. It
+  does act here: trained U_h V_h reach ‖·‖₂ ≈ 3 within the 200 steps (the evidence reports the
+  largest ‖W_h‖₂ met at the checkpoints), so the grid is E5 with its recurrence held at 0.99.
+- Linear grid: the same with φ = identity. The cap is what keeps a linear recurrence stable (the
+  registry's note); giving it to both makes the tanh the only difference between the grids.
+- 2 × 2 design (multi_matrix): W_h ∈ {dense, rank 10} × W_x ∈ {dense, rank 10}, W_z rank 10 in
+  every cell, so the (low, low) cell is the Elman grid's 17% model (shared).
+- Learning-rate sweep (lr_scales_with_rank): the Elman grid's models at ρ ∈ {5, 10, 17, 30}%
+  (the rule's minimum) over lr = 1e-4 · 2^k, k = 0..7 (1e-4 to 1.28e-2), extended by factors of 2
+  (at most 3 times per side) while a ratio's seed-mean minimum sits at an end of its grid; the
+  runs at the grid lr 3.2e-3 are the Elman grid's own.
+Every configuration is trained with seeds 0, 1, 2 (model init and data order); all runs of the
+module share the same sizes and optimiser, so each is trained once and measured by every claim
+that needs it.
+
+How it differs from the original runs (REFERENCE §2: E5 at d = 1536, depth 20, batch 256 × 512
+bytes, 1000 steps = 131M tokens, schedule-free AdamW lr 3e-4, bf16, single runs): at the small
+scale (default) width 60, depth 1, batch 16 × 32 bytes, 200 steps = 102,400 tokens per run, torch
+AdamW (schedule-free AdamW is not available) lr 3.2e-3, weight decay 0, gradient clip 1.0, float32,
+on the Shakespeare byte corpus (impl.data). `CLAIMS_SCALE=full` uses d = 1536, depth 20,
+batch 256 × 512, 1000 steps, lr 4e-4 (the lr grid point nearest 3e-4), far beyond a CPU.
+
+Measured: final loss = mean training loss (nats/byte) over the last 100 steps; held-out loss on 4
+fixed windows of the corpus's last 5% (reported, not deciding); singular values of the capped W_h
+and of W_x after training; for the Elman grid, at steps 0, S/4, S/2, 3S/4, S, the gradient SNR of
+(U_h, V_h) over K = 32 independent training minibatches and κ_r = σ_1/σ_r of W_h; on held-out text,
+the participation ratio of the hidden states and (Elman reference) the spectrum of the step
+Jacobian diag(1 − h_t²) W_h averaged over 1024 sampled positions. The decision rules are the
+registry's, as pure functions (`decide_*`) of the per-seed measurements; their intervals are
+percentile bootstraps (impl.experiments.bootstrap, 2000 resamples, fixed seed: each grid
+configuration's seeds resampled independently; a run's SNR and loss curve together; for the lr
+sweep a ratio's seeds once for its whole lr grid, as a seed has the same init and data order at
+every lr) or, for the 2 × 2 design whose rule says "over seeds", t-intervals of per-seed contrasts.
+`CLAIMS_SCALE=full` only changes the sizes: impl.training trains on the CPU.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+
+from impl.experiments import at_scale, bootstrap, gradient_snr, percentile_interval, t_interval
+from impl.testing import one_linear_algebra_thread  # noqa: F401  (autouse: one LAPACK thread)
+
+SEEDS = (0, 1, 2)
+GRID = (5, 10, 15, 17, 20, 25, 30)          # the plan's rank-ratio grid, percent of d
+LR_RATIOS = (5, 10, 17, 30)                 # lr_scales_with_rank: the rule's minimum set
+MULTI_RATIO = 17                            # multi_matrix: r/d of a low-rank W_h or W_x
+LR_BASE = 1e-4                              # lr grid: LR_BASE · 2^k ...
+LR_GRID = tuple(range(8))                   # ... k = 0..7: 1e-4 to 1.28e-2, spanning [1e-4, 1e-2]
+LR_EXTENSIONS = 3                           # at most this many factor-2 steps beyond each end
+KNEE_TOLERANCE = 0.01                       # nats/byte
+EPS_BAND = (0.025, 0.10)                    # eps_threshold: within a factor 2 of 0.05
+EPS_ASSUMED = 0.05                          # nonlinear_correction's ε
+RATIO_BAND = 3.0                            # linear_vs_elman: percentage points
+CORRECTION_BAND = 0.05                      # nonlinear_correction
+FLOW_BAND = 0.05                            # lower_rank_better_flow: both slopes inside ±0.05
+MULTI_BAND = 0.01                           # multi_matrix: nats/byte
+LR_BAND = 0.1                               # lr_scales_with_rank: slope b
+SNR_MINIBATCHES = 32                        # K
+JACOBIAN_SAMPLES = 1024
+HELD_OUT_WINDOWS = 4
+RESAMPLES = 2000
+BOOTSTRAP_SEED = 0
+FINAL_STEPS = 100                           # "final loss": mean over the last 100 steps
+
+
+@dataclass(frozen=True)
+class Sizes:
+    dim: int
+    depth: int
+    steps: int                  # divisible by 4 (checkpoints at 0, S/4, S/2, 3S/4, S)
+    batch: int
+    length: int
+    lr_exponent: int            # the grid lr is LR_BASE · 2^lr_exponent, a point of the lr grid
+
+    @property
+    def lr(self) -> float:
+        return learning_rate(self.lr_exponent)
+
+    @property
+    def tokens(self) -> int:
+        return self.steps * self.batch * self.length
+
+    @property
+    def smoothing(self) -> int:
+        """Trailing window (steps) of the loss curve read by lower_rank_better_flow's T(ρ)."""
+        return self.steps // 10
+
+    def describe(self) -> str:
+        return (f"d = {self.dim}, depth {self.depth}, batch {self.batch} × {self.length} bytes, "
+                f"{self.steps} steps = {self.tokens:,} tokens per run, torch AdamW lr {self.lr:g} "
+                f"(weight decay 0, gradient clip 1.0, no schedule), float32, seeds {SEEDS}")
+
+
+SIZES = at_scale(small=Sizes(dim=60, depth=1, steps=200, batch=16, length=32, lr_exponent=5),
+                 full=Sizes(dim=1536, depth=20, steps=1000, batch=256, length=512, lr_exponent=2))
+ORIGINAL = ("original (REFERENCE §2): E5 d = 1536, depth 20, batch 256 × 512 bytes, 1000 steps = 131M "
+            "tokens, schedule-free AdamW lr 3e-4, bf16, single runs")
+
+
+def learning_rate(exponent: int) -> float:
+    return LR_BASE * 2.0 ** exponent
+
+
+def grid_rank(ratio: float, d: int = SIZES.dim) -> int:
+    """r = ρ d rounded to the nearest integer, at least 1 (ρ in percent)."""
+    return max(1, round(ratio / 100 * d))
+
+
+# ============================================================== the decision rules (pure)
+
+def knee_index(mean_losses) -> int:
+    """Index of the smallest grid ratio whose seed-mean loss is within 0.01 of the grid's best."""
+    losses = np.asarray(mean_losses, dtype=float)
+    return int(np.argmax(losses <= losses.min() + KNEE_TOLERANCE))
+
+
+def _slope(x, y) -> float:
+    """OLS slope of y on x (nan with fewer than 2 points)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.size < 2:
+        return math.nan
+    xc = x - x.mean()
+    return float(xc @ (y - y.mean()) / (xc @ xc))
+
+
+def _inside(interval, band) -> bool:
+    return band[0] <= interval[0] and interval[1] <= band[1]
+
+
+def _excludes_zero(interval) -> bool:
+    return interval[0] > 0 or interval[1] < 0
+
+
+def _fmt_interval(interval, digits: int = 3) -> str:
+    return f"[{interval[0]:.{digits}f}, {interval[1]:.{digits}f}]"
+
+
+@dataclass(frozen=True)
+class KneeSweep:
+    """Final losses of one architecture on the grid: losses[i, s] for ratio ratios[i], seed s."""
+    ratios: tuple[float, ...]       # r/d as fractions, ascending (the actual ratios of integer r)
+    losses: np.ndarray
+
+    @property
+    def knee(self) -> float:
+        return self.ratios[knee_index(self.losses.mean(axis=1))]
+
+
+def _knee_of(ratios, rows) -> float:
+    return ratios[knee_index([row.mean() for row in rows])]
+
+
+# ------------------------------------------------------------------ observed.eps_threshold
+
+@dataclass(frozen=True)
+class EpsMeasurements:
+    sweep: KneeSweep
+    reference_eps: np.ndarray       # (seeds, ratios): ε(ρ) = 1 − Σ_{i≤r} σ_i²/Σ σ_i² of the reference's W_h
+    reference_alpha: np.ndarray     # (seeds,): the reference's fitted α (the plan's prediction)
+
+
+@dataclass(frozen=True)
+class EpsEstimate:
+    knee: float                     # ρ_k
+    eps: float                      # ε̂ = seed-mean ε(ρ_k) (an upper bound when censored)
+    interval: tuple[float, float]
+    censored: bool                  # knee at the top of the grid: ε̂ is only bounded above
+    alpha: float                    # α̂ of the reference
+    predicted_ratio: float          # ε̂^(1/(2α̂−1)); nan for α̂ <= 1/2
+
+
+def estimate_eps(m: EpsMeasurements) -> EpsEstimate:
+    """ε̂ = ε(ρ_k) with its bootstrap interval. A resample whose knee is the grid's top ratio only
+    bounds ε̂ above by ε(top): it counts as ε(top) for the upper percentile and as 0 for the lower."""
+    n, top = len(m.sweep.ratios), len(m.sweep.ratios) - 1
+    groups = [*m.sweep.losses, m.reference_eps]
+    knee_at = lambda *g: knee_index([row.mean() for row in g[:n]])                # noqa: E731
+    knees = bootstrap(knee_at, groups, RESAMPLES, BOOTSTRAP_SEED)
+    eps = bootstrap(lambda *g: g[n][:, knee_at(*g)].mean(), groups, RESAMPLES, BOOTSTRAP_SEED)
+    low = percentile_interval(np.where(knees == top, 0.0, eps))[0]
+    high = percentile_interval(eps)[1]
+    k = knee_index(m.sweep.losses.mean(axis=1))
+    point = float(m.reference_eps[:, k].mean())
+    alpha = float(m.reference_alpha.mean())
+    predicted = point ** (1 / (2 * alpha - 1)) if alpha > 0.5 else math.nan
+    return EpsEstimate(m.sweep.ratios[k], point, (low, high), k == top, alpha, predicted)
+
+
+def decide_eps_threshold(m: EpsMeasurements) -> tuple[str, str]:
+    """Confirmed when ε̂'s interval lies inside [0.025, 0.10], refuted when disjoint from it."""
+    e = estimate_eps(m)
+    text = (f"knee ρ_k = {e.knee:.1%}, ε̂ = {'≤ ' if e.censored else ''}{e.eps:.4f}, 95% interval "
+            f"{_fmt_interval(e.interval, 4)} against [{EPS_BAND[0]}, {EPS_BAND[1]}]")
+    if _inside(e.interval, EPS_BAND):
+        return "confirmed", text
+    if e.interval[1] < EPS_BAND[0] or e.interval[0] > EPS_BAND[1]:
+        return "refuted", text + " — disjoint"
+    return "inconclusive", text + " — the interval overlaps the band without lying inside it"
+
+
+# ------------------------------------------------------------------ observed.linear_vs_elman_ratio
+
+@dataclass(frozen=True)
+class PairedSweeps:
+    elman: KneeSweep
+    linear: KneeSweep
+
+
+def _both_knees(m: PairedSweeps, statistic):
+    """Bootstrap samples of statistic(ρ_k(Elman), ρ_k(linear)) over the two grids' seeds."""
+    n = len(m.elman.ratios)
+
+    def resampled(*g):
+        return statistic(_knee_of(m.elman.ratios, g[:n]), _knee_of(m.linear.ratios, g[n:2 * n]), *g[2 * n:])
+    return resampled
+
+
+def estimate_ratio_difference(m: PairedSweeps) -> tuple[float, tuple[float, float]]:
+    """Δ = ρ_k(linear) − ρ_k(Elman) in percentage points and its 95% bootstrap interval."""
+    difference = lambda elman, linear: 100 * (linear - elman)                    # noqa: E731
+    samples = bootstrap(_both_knees(m, difference), [*m.elman.losses, *m.linear.losses],
+                        RESAMPLES, BOOTSTRAP_SEED)
+    return difference(m.elman.knee, m.linear.knee), percentile_interval(samples)
+
+
+def decide_linear_vs_elman(m: PairedSweeps) -> tuple[str, str]:
+    """In order: confirmed when Δ's interval excludes 0; refuted when inside [−3, 3] points."""
+    delta, interval = estimate_ratio_difference(m)
+    text = (f"ρ_k(linear) = {m.linear.knee:.1%}, ρ_k(Elman) = {m.elman.knee:.1%}, Δ = {delta:+.1f} points, "
+            f"95% interval {_fmt_interval(interval, 1)}")
+    if _excludes_zero(interval):
+        return "confirmed", text + " — excludes 0"
+    if _inside(interval, (-RATIO_BAND, RATIO_BAND)):
+        return "refuted", text + f" — inside ±{RATIO_BAND:g} points"
+    return "inconclusive", text + f" — contains 0 but reaches beyond ±{RATIO_BAND:g} points"
+
+
+# ------------------------------------------------------------------ observed.nonlinear_correction
+
+@dataclass(frozen=True)
+class CorrectionMeasurements:
+    sweeps: PairedSweeps
+    alpha_static_elman: np.ndarray      # (seeds,): fitted α of the Elman reference's W_h
+    alpha_static_linear: np.ndarray     # (seeds,): the same for the linear reference
+
+
+@functools.lru_cache(maxsize=None)
+def implied(ratio: float) -> float:
+    """α_implied = (ln ε / ln ρ_k + 1)/2 at ε = 0.05 (spectral.implied_alpha)."""
+    from impl.spectral.rank_formulas import implied_alpha
+    return float(implied_alpha(ratio, EPS_ASSUMED))
+
+
+def _correction(elman_knee, linear_knee, alpha_elman, alpha_linear) -> float:
+    delta_elman = implied(elman_knee) - float(np.mean(alpha_elman))
+    return delta_elman - (implied(linear_knee) - float(np.mean(alpha_linear)))
+
+
+def estimate_correction(m: CorrectionMeasurements) -> tuple[float, tuple[float, float]]:
+    """c = δ(Elman) − δ(linear), δ = α_implied − α_static, and its 95% bootstrap interval."""
+    s = m.sweeps
+    samples = bootstrap(_both_knees(s, _correction),
+                        [*s.elman.losses, *s.linear.losses, m.alpha_static_elman, m.alpha_static_linear],
+                        RESAMPLES, BOOTSTRAP_SEED)
+    point = _correction(s.elman.knee, s.linear.knee, m.alpha_static_elman, m.alpha_static_linear)
+    return point, percentile_interval(samples)
+
+
+def decide_nonlinear_correction(m: CorrectionMeasurements) -> tuple[str, str]:
+    """In order: confirmed when c's interval excludes 0; refuted when inside [−0.05, 0.05]."""
+    c, interval = estimate_correction(m)
+    text = f"c = {c:+.3f}, 95% interval {_fmt_interval(interval)}"
+    if _excludes_zero(interval):
+        return "confirmed", text + " — excludes 0"
+    if _inside(interval, (-CORRECTION_BAND, CORRECTION_BAND)):
+        return "refuted", text + f" — inside ±{CORRECTION_BAND}"
+    return "inconclusive", text + f" — contains 0 but reaches beyond ±{CORRECTION_BAND}"
+
+
+# ------------------------------------------------------------------ observed.lower_rank_better_flow
+
+@dataclass(frozen=True)
+class FlowMeasurements:
+    ratios: tuple[float, ...]       # ascending; the last one (30%) sets L_thr
+    snr: np.ndarray                 # (ratios, seeds): SNR of (U_h, V_h) averaged over the checkpoints
+    losses: np.ndarray              # (ratios, seeds, steps): training loss per step
+    window: int                     # trailing mean over this many steps gives "the loss at step t"
+
+
+@dataclass(frozen=True)
+class FlowEstimate:
+    b_snr: float
+    snr_interval: tuple[float, float]
+    b_steps: float
+    steps_interval: tuple[float, float]
+    threshold: float                # L_thr
+    steps_to_threshold: tuple[float, ...]   # T(ρ); nan where never reached (capacity limit)
+
+
+def smoothed(losses: np.ndarray, window: int) -> np.ndarray:
+    """Trailing means over `window` steps along the last axis: entry j is the loss at step j + window − 1."""
+    c = np.cumsum(np.asarray(losses, dtype=float), axis=-1)
+    c = np.concatenate([np.zeros(c.shape[:-1] + (1,)), c], axis=-1)
+    return (c[..., window:] - c[..., :-window]) / window
+
+
+def _steps_to_threshold(curves: list[np.ndarray], window: int) -> tuple[float, list[float]]:
+    """(L_thr, T(ρ) per ratio) from per-ratio (seeds, steps − window + 1) trailing means of the loss
+    (`smoothed`): L_thr = the top ratio's seed-mean loss at half of training, T = the first step at
+    which a ratio's seed-mean loss <= L_thr (nan if never)."""
+    means = [c.mean(axis=0) for c in curves]
+    half = (means[-1].shape[0] + window - 1) // 2
+    threshold = float(means[-1][half - window + 1])
+    steps = []
+    for mean in means:
+        reached = np.flatnonzero(mean <= threshold)
+        steps.append(float(reached[0] + window - 1) if reached.size else math.nan)
+    return threshold, steps
+
+
+def _snr_slope(log_ratio, rows) -> float:
+    """b_S for per-ratio rows [SNR, smoothed losses...] (one row per seed)."""
+    return _slope(log_ratio, np.log([row[:, 0].mean() for row in rows]))
+
+
+def _steps_slope(log_ratio, rows, window) -> float:
+    """b_T over the ratios that reach L_thr, for per-ratio rows [SNR, smoothed losses...]."""
+    steps = np.asarray(_steps_to_threshold([row[:, 1:] for row in rows], window)[1])
+    reached = np.isfinite(steps)
+    return _slope(log_ratio[reached], np.log(steps[reached]))
+
+
+def estimate_flow(m: FlowMeasurements) -> FlowEstimate:
+    """Slopes of ln SNR and ln T on ln ρ with 95% bootstrap intervals (the SNR and the loss curve of
+    one run are resampled together). Where some resample leaves fewer than 2 ratios reaching
+    L_thr, b_T's interval is unbounded."""
+    log_ratio = np.log(m.ratios)
+    rows = [np.column_stack([m.snr[i], smoothed(m.losses[i], m.window)]) for i in range(len(m.ratios))]
+    snr_samples = bootstrap(lambda *g: _snr_slope(log_ratio, g), rows, RESAMPLES, BOOTSTRAP_SEED)
+    steps_samples = bootstrap(lambda *g: _steps_slope(log_ratio, g, m.window), rows, RESAMPLES, BOOTSTRAP_SEED)
+    steps_interval = (percentile_interval(steps_samples) if np.all(np.isfinite(steps_samples))
+                      else (-math.inf, math.inf))
+    threshold, steps = _steps_to_threshold([row[:, 1:] for row in rows], m.window)
+    return FlowEstimate(_snr_slope(log_ratio, rows), percentile_interval(snr_samples),
+                        _steps_slope(log_ratio, rows, m.window), steps_interval, threshold, tuple(steps))
+
+
+def decide_lower_rank_better_flow(m: FlowMeasurements) -> tuple[str, str]:
+    """Confirmed when b_S's interval lies below 0 and b_T's above 0; refuted when either lies on the
+    wrong side of 0 or both lie inside [−0.05, 0.05]; otherwise inconclusive."""
+    e = estimate_flow(m)
+    text = (f"b_S = {e.b_snr:+.3f} {_fmt_interval(e.snr_interval)}, b_T = {e.b_steps:+.3f} "
+            f"{_fmt_interval(e.steps_interval)} (T(ρ) to L_thr = {e.threshold:.4f}: "
+            + ", ".join(f"{r:.0%}: {t:g}" for r, t in zip(m.ratios, e.steps_to_threshold)) + ")")
+    if e.snr_interval[1] < 0 and e.steps_interval[0] > 0:
+        return "confirmed", text
+    if e.snr_interval[0] > 0 or e.steps_interval[1] < 0:
+        return "refuted", text + " — a slope lies on the wrong side of 0"
+    band = (-FLOW_BAND, FLOW_BAND)
+    if _inside(e.snr_interval, band) and _inside(e.steps_interval, band):
+        return "refuted", text + f" — both slopes inside ±{FLOW_BAND}"
+    return "inconclusive", text + " — an interval contains 0"
+
+
+# ------------------------------------------------------------------ observed.multi_matrix
+
+@dataclass(frozen=True)
+class TwoByTwo:
+    """Final losses per seed (paired: seed s has the same data order in every cell)."""
+    both_dense: np.ndarray
+    x_low: np.ndarray               # W_h dense, W_x low rank
+    h_low: np.ndarray               # W_h low rank, W_x dense
+    both_low: np.ndarray
+
+
+def multi_effects(m: TwoByTwo) -> dict[str, tuple[float, float, float]]:
+    """E_h0, E_h1, I as (mean, low, high): 95% t-intervals of the per-seed contrasts."""
+    e_h0 = np.asarray(m.x_low) - np.asarray(m.both_dense)
+    e_h1 = np.asarray(m.both_low) - np.asarray(m.h_low)
+    return {"E_h0": t_interval(e_h0), "E_h1": t_interval(e_h1), "I": t_interval(e_h1 - e_h0)}
+
+
+def decide_multi_matrix(m: TwoByTwo) -> tuple[str, str]:
+    """Confirmed when an interval of E_h0, E_h1 or I excludes 0; refuted when all three lie inside
+    [−0.01, 0.01] nats/byte; otherwise inconclusive."""
+    effects = multi_effects(m)
+    text = "; ".join(f"{k} = {v[0]:+.4f} [{v[1]:+.4f}, {v[2]:+.4f}]" for k, v in effects.items())
+    if any(_excludes_zero(v[1:]) for v in effects.values()):
+        return "confirmed", text + " nats/byte — an interval excludes 0"
+    if all(_inside(v[1:], (-MULTI_BAND, MULTI_BAND)) for v in effects.values()):
+        return "refuted", text + f" nats/byte — all inside ±{MULTI_BAND}"
+    return "inconclusive", text + " nats/byte — every interval contains 0, not all inside the band"
+
+
+# ------------------------------------------------------------------ observed.lr_scales_with_rank
+
+@dataclass(frozen=True)
+class LrMeasurements:
+    ratios: tuple[float, ...]
+    exponents: tuple[tuple[int, ...], ...]  # per ratio, consecutive k of lr = 1e-4 · 2^k, ascending
+    losses: tuple[np.ndarray, ...]          # per ratio (lrs, seeds); inf for a diverged run
+
+
+def optimal_log_lr(exponents, mean_losses) -> float:
+    """ln lr*: vertex of the parabola in ln lr through the grid minimum and its two neighbours
+    (the three end points when the minimum is at an end, the vertex then clipped to the grid);
+    the minimum's own ln lr when those points are not convex or not all finite."""
+    x = math.log(LR_BASE) + np.asarray(exponents, dtype=float) * math.log(2)
+    y = np.asarray(mean_losses, dtype=float)
+    i = int(np.argmin(y))
+    j = min(max(i, 1), len(y) - 2)
+    y0, y1, y2 = y[j - 1], y[j], y[j + 1]
+    curvature = y0 - 2 * y1 + y2
+    if not np.all(np.isfinite([y0, y1, y2])) or curvature <= 0:
+        return float(x[i])
+    vertex = x[j] - math.log(2) * (y2 - y0) / (2 * curvature)
+    return float(np.clip(vertex, x[0], x[-1]))
+
+
+def _lr_slope(m: LrMeasurements, blocks) -> float:
+    """b for per-ratio (seeds, lrs) blocks of final losses."""
+    log_lr = [optimal_log_lr(e, block.mean(axis=0)) for e, block in zip(m.exponents, blocks)]
+    return _slope(np.log(m.ratios), log_lr)
+
+
+def estimate_lr_slope(m: LrMeasurements) -> tuple[float, tuple[float, float], list[float]]:
+    """(b, its 95% bootstrap interval, lr*(ρ) per ratio) for ln lr* = a + b ln ρ. A seed has the same
+    init and data order at every lr of a ratio, so a resample draws a ratio's seeds once for its
+    whole lr grid (the ratios independently)."""
+    blocks = [np.asarray(losses).T for losses in m.losses]
+    samples = bootstrap(lambda *g: _lr_slope(m, g), blocks, RESAMPLES, BOOTSTRAP_SEED)
+    optima = [math.exp(optimal_log_lr(e, block.mean(axis=1))) for e, block in zip(m.exponents, m.losses)]
+    return _lr_slope(m, blocks), percentile_interval(samples), optima
+
+
+def lr_slope_interval_per_cell(m: LrMeasurements) -> tuple[float, float]:
+    """b's 95% interval when every (ratio, lr) cell's seeds are
+    resampled independently (breaking each seed's lr curve apart)."""
+    sizes = [len(e) for e in m.exponents]
+
+    def statistic(*cells):
+        starts = np.cumsum([0, *sizes])
+        return _lr_slope(m, [np.column_stack(cells[a:b]) for a, b in zip(starts[:-1], starts[1:])])
+    cells = [cell for block in m.losses for cell in block]
+    return percentile_interval(bootstrap(statistic, cells, RESAMPLES, BOOTSTRAP_SEED))
+
+
+def decide_lr_scales_with_rank(m: LrMeasurements) -> tuple[str, str]:
+    """Inconclusive while a ratio's seed-mean minimum is at an end of its lr grid (the extensions
+    ran out); then, in order: confirmed when b's interval excludes 0; refuted when it lies inside
+    [−0.1, 0.1]; otherwise inconclusive."""
+    at_end = [f"{r:.0%}" for r, block in zip(m.ratios, m.losses)
+              if int(np.argmin(block.mean(axis=1))) in (0, len(block) - 1)]
+    b, interval, optima = estimate_lr_slope(m)
+    # Both resampling schemes must agree: the seed-curve scheme was chosen after the per-cell one
+    # had been seen, so a verdict that depends on the choice is reported as inconclusive.
+    per_cell = lr_slope_interval_per_cell(m)
+    text = (f"b = {b:+.3f}, 95% interval {_fmt_interval(interval)} (seed curves resampled), "
+            f"{_fmt_interval(per_cell)} (cells resampled); lr* = "
+            + ", ".join(f"{r:.0%}: {lr:.3g}" for r, lr in zip(m.ratios, optima)))
+    if at_end:
+        return "inconclusive", text + f" — the loss minimum is still at an end of the lr grid for {at_end}"
+    if _excludes_zero(interval) and _excludes_zero(per_cell):
+        return "confirmed", text + " — both exclude 0"
+    if _inside(interval, (-LR_BAND, LR_BAND)) and _inside(per_cell, (-LR_BAND, LR_BAND)):
+        return "refuted", text + f" — both inside ±{LR_BAND}"
+    return "inconclusive", text + f" — the intervals do not both exclude 0 nor both lie inside ±{LR_BAND}"
+
+
+# ============================================================== the runs
+
+@dataclass(frozen=True)
+class Spec:
+    """A layer configuration: ranks of W_h, W_x, W_z (None: dense) and whether φ is tanh."""
+    rank_h: int | None
+    rank_x: int | None
+    rank_z: int | None
+    nonlinear: bool = True
+
+
+def e5_form(ratio: float, nonlinear: bool = True) -> Spec:
+    r = grid_rank(ratio)
+    return Spec(r, r, r, nonlinear)
+
+
+def reference(nonlinear: bool = True) -> Spec:
+    """The full-rank reference r = d (E5 form, factors of rank d)."""
+    return Spec(SIZES.dim, SIZES.dim, SIZES.dim, nonlinear)
+
+
+def multi_cell(h_low: bool, x_low: bool) -> Spec:
+    r = grid_rank(MULTI_RATIO)
+    return Spec(r if h_low else None, r if x_low else None, r)
+
+
+FLOW_SPECS = frozenset(e5_form(ratio) for ratio in GRID)      # gradient SNR measured during training
+PROBED_SPECS = frozenset([reference(True), reference(False),
+                          *(multi_cell(h, x) for h in (False, True) for x in (False, True))])
+
+
+@dataclass
+class Run:
+    final_loss: float                   # inf when the run diverged
+    losses: np.ndarray | None           # per step; None when diverged
+    held_out_loss: float
+    sigma_h: list[np.ndarray]           # per layer: singular values of the capped W_h
+    sigma_x: list[np.ndarray]           # per layer: singular values of W_x
+    largest_norm: float                 # largest ‖W_h‖₂ before the cap, over checkpoints and layers
+    snr: float | None                   # FLOW_SPECS: mean over the 5 checkpoints
+    kappa: float | None                 # FLOW_SPECS: mean over checkpoints of the median σ_1/σ_r
+    state_pr: float | None              # PROBED_SPECS: median over layers, held-out hidden states
+    jacobian_sigma: list[np.ndarray] | None   # PROBED_SPECS, tanh: mean sorted σ of diag(1 − h²) W_h
+    cpu_s: float
+
+
+def rank_alpha(sigma) -> float:
+    """The registry's α: −slope of ln σ_i on ln i over i = 1..k, σ_k >= 1e-6 σ_1 (nan if k < 2)."""
+    from impl.spectral.fits import fit_rank_power_law
+    sigma = np.asarray(sigma, dtype=float)
+    k = int((sigma >= 1e-6 * sigma[0]).sum())
+    return fit_rank_power_law(sigma[:k]).alpha if k >= 2 else math.nan
+
+
+def median_alpha(spectra) -> float:
+    return float(np.median([rank_alpha(s) for s in spectra]))
+
+
+def residual_variance(sigma, rank: int) -> float:
+    """ε = 1 − Σ_{i<=rank} σ_i² / Σ σ_i²."""
+    from impl.spectral.spectra import captured_variance
+    return 1.0 - float(captured_variance(torch.as_tensor(sigma, dtype=torch.float64))[rank - 1])
+
+
+def rule_snr(gradients) -> float:
+    """The rule's SNR = ‖ḡ‖² / ((1/K) Σ_k ‖g_k − ḡ‖²). impl's gradient_snr is
+    ‖ḡ‖ / sqrt(Σ_k ‖g_k − ḡ‖² / (K − 1)), so the rule's is its square times K/(K − 1)."""
+    k = len(gradients)
+    return k / (k - 1) * gradient_snr(gradients) ** 2
+
+
+def snr_of_factors(model, stream, seed: int, step: int) -> float:
+    """rule_snr of the gradients of (U_h, V_h) over K independent training minibatches, drawn
+    from their own generator (the training order is untouched)."""
+    from impl.training.lm import next_byte_loss
+    generator = torch.Generator().manual_seed(1_000_000 + 1000 * seed + step)
+    factors = [p for layer in model.recurrences() for p in (layer.U_h, layer.V_h)]
+    gradients = []
+    for _ in range(SNR_MINIBATCHES):
+        loss = next_byte_loss(model, stream.batch(SIZES.batch, SIZES.length, generator))
+        gradients.append(torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss, factors)]))
+    return rule_snr(gradients)
+
+
+def condition_number_of_recurrence(model) -> float:
+    """Median over layers of κ_r = σ_1/σ_r of the capped W_h, r = its rank."""
+    from impl.spectral.spectra import condition_number
+    return float(np.median([condition_number(torch.linalg.svdvals(layer.recurrent_matrix().double()),
+                                             layer.ranks["h"]) for layer in model.recurrences()]))
+
+
+def held_out_states(model, stream) -> list[torch.Tensor]:
+    """Per layer, the hidden states h_t (N, d) on the fixed held-out windows."""
+    inputs: dict[int, list[torch.Tensor]] = {}
+    layers = model.recurrences()
+    handles = [layer.register_forward_hook(lambda mod, args, out, i=i: inputs.setdefault(i, []).append(args[0]))
+               for i, layer in enumerate(layers)]
+    try:
+        with torch.no_grad():
+            for window in stream.held_out_batches(SIZES.batch, SIZES.length, HELD_OUT_WINDOWS):
+                model(window[:, :-1])
+            return [torch.cat([layer.states(x)[0] for x in inputs[i]]).reshape(-1, SIZES.dim).double()
+                    for i, layer in enumerate(layers)]
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def participation_ratio_of_states(states: torch.Tensor) -> float:
+    from impl.spectral.effective_rank import participation_ratio
+    return float(participation_ratio(torch.linalg.svdvals(states - states.mean(dim=0))))
+
+
+def mean_jacobian_spectrum(layer, states: torch.Tensor) -> np.ndarray:
+    """Sorted singular values of J_t = diag(1 − h_t²) W_h (h_t = tanh(z_t)), averaged over
+    JACOBIAN_SAMPLES positions drawn with a fixed generator."""
+    generator = torch.Generator().manual_seed(0)
+    picks = torch.randint(0, states.shape[0], (JACOBIAN_SAMPLES,), generator=generator)
+    with torch.no_grad():
+        W = layer.recurrent_matrix().double()
+        h = states[picks]
+        return torch.linalg.svdvals((1 - h * h).unsqueeze(-1) * W).mean(dim=0).numpy()
+
+
+class Lab:
+    """Trains each (spec, seed, lr) once, measures what the claims need, remembers the result."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.runs: dict[tuple, Run] = {}
+
+    def run(self, spec: Spec, seed: int, lr_exponent: int = SIZES.lr_exponent) -> Run:
+        key = (spec, seed, lr_exponent)
+        if key not in self.runs:
+            self.runs[key] = self._train(spec, seed, lr_exponent)
+        return self.runs[key]
+
+    def seeds(self, spec: Spec, what: str = "final_loss", lr_exponent: int = SIZES.lr_exponent) -> np.ndarray:
+        return np.array([getattr(self.run(spec, seed, lr_exponent), what) for seed in SEEDS])
+
+    def sweep(self, nonlinear: bool = True) -> KneeSweep:
+        return KneeSweep(tuple(grid_rank(r) / SIZES.dim for r in GRID),
+                         np.stack([self.seeds(e5_form(r, nonlinear)) for r in GRID]))
+
+    def cpu_s(self, specs, lr_exponents=(SIZES.lr_exponent,)) -> float:
+        return sum(run.cpu_s for (spec, _, k), run in self.runs.items() if spec in specs and k in lr_exponents)
+
+    def _train(self, spec: Spec, seed: int, lr_exponent: int) -> Run:
+        from impl.elman.variants import FactoredElman
+        from impl.training.lm import ByteLM, LMConfig
+        from impl.training.loop import train
+        started = time.process_time()
+        flow = spec in FLOW_SPECS and lr_exponent == SIZES.lr_exponent
+        factory = lambda config, generator: FactoredElman(                     # noqa: E731
+            config.dim, spec.rank_h, spec.rank_x, spec.rank_z, nonlinear=spec.nonlinear, generator=generator)
+        model = ByteLM(LMConfig("custom:factored", SIZES.dim, SIZES.depth), seed=seed, layer_factory=factory)
+
+        def checkpoint(model, step):
+            """(largest ‖W_h‖₂ before the cap, SNR, κ_r); the last two for FLOW_SPECS only."""
+            with torch.no_grad():
+                norm = max(float(torch.linalg.matrix_norm(layer.matrix("h"), ord=2))
+                           for layer in model.recurrences())
+                kappa = condition_number_of_recurrence(model) if flow else None
+            return norm, (snr_of_factors(model, self.stream, seed, step) if flow else None), kappa
+
+        try:
+            result = train(model, self.stream, steps=SIZES.steps, batch=SIZES.batch, length=SIZES.length,
+                           lr=learning_rate(lr_exponent), data_seed=seed, held_out=HELD_OUT_WINDOWS,
+                           hooks={"checkpoint": (SIZES.steps // 4, checkpoint)}, progress=False)
+        except FloatingPointError:
+            return Run(math.inf, None, math.nan, [], [], math.nan, None, None, None, None,
+                       time.process_time() - started)
+        records = [value for _, value in result.records["checkpoint"]]
+        layers = model.recurrences()
+        with torch.no_grad():
+            sigma_h = [torch.linalg.svdvals(layer.recurrent_matrix().double()).numpy() for layer in layers]
+            sigma_x = [torch.linalg.svdvals(layer.input_matrix().double()).numpy() for layer in layers]
+        state_pr = jacobian = None
+        if spec in PROBED_SPECS:
+            states = held_out_states(model, self.stream)
+            state_pr = float(np.median([participation_ratio_of_states(s) for s in states]))
+            if spec.nonlinear:
+                jacobian = [mean_jacobian_spectrum(layer, s) for layer, s in zip(layers, states)]
+        return Run(final_loss=result.final_loss(FINAL_STEPS), losses=np.asarray(result.losses),
+                   held_out_loss=result.held_out_loss, sigma_h=sigma_h, sigma_x=sigma_x,
+                   largest_norm=max(norm for norm, _, _ in records),
+                   snr=float(np.mean([snr for _, snr, _ in records])) if flow else None,
+                   kappa=float(np.mean([kappa for _, _, kappa in records])) if flow else None,
+                   state_pr=state_pr, jacobian_sigma=jacobian, cpu_s=time.process_time() - started)
+
+
+@pytest.fixture(scope="module")
+def lab():
+    from impl.data import MissingData, text_corpus
+    from impl.training.stream import ByteStream
+    try:
+        corpus = text_corpus()
+    except MissingData as exc:
+        pytest.skip(str(exc))
+    return Lab(ByteStream(corpus))
+
+
+# ============================================================== evidence helpers
+
+def record_spread(evidence, name: str, values, unit: str) -> None:
+    mean, lo, hi = t_interval(values)
+    evidence.figure(f"{name}: mean over {len(values)} seeds", mean, unit)
+    evidence.figure(f"{name}: 95% t-interval low", lo, unit)
+    evidence.figure(f"{name}: 95% t-interval high", hi, unit)
+
+
+def record_interval(evidence, name: str, point: float, interval, unit: str) -> None:
+    evidence.figure(name, point, unit)
+    evidence.figure(f"{name}: 95% bootstrap interval low", interval[0], unit)
+    evidence.figure(f"{name}: 95% bootstrap interval high", interval[1], unit)
+
+
+def record_setup(evidence, lab: Lab, specs, what: str, lr_exponents=(SIZES.lr_exponent,)) -> None:
+    evidence.note(f"Byte-level LM (embedding, pre-LN residual FactoredElman layer, tied head; "
+                  f"impl.elman.variants): {what}. {SIZES.describe()}. {ORIGINAL}.")
+    evidence.note("W_h is used as W_h · min(1, 0.99/‖W_h‖₂) in every model (Elman and linear alike); "
+                  "init: U, V orthogonal × 0.5, dense W orthogonal × 0.25 (E5's). Final loss = mean "
+                  "training loss over the last 100 steps (nats/byte); held-out loss = mean over "
+                  f"{HELD_OUT_WINDOWS} fixed windows of {SIZES.batch} × {SIZES.length} bytes of the corpus's "
+                  "last 5%; no throughput is measured")
+    used = [run for (spec, _, k), run in lab.runs.items() if spec in specs and k in lr_exponents]
+    evidence.figure("largest ‖W_h‖₂ before the cap, over the runs used (cap acts above 0.99)",
+                    max(run.largest_norm for run in used if math.isfinite(run.final_loss)), "1")
+    evidence.figure("CPU time of the training runs this claim uses (shared runs counted in each claim)",
+                    lab.cpu_s(specs, lr_exponents), "s")
+
+
+def record_grid(evidence, lab: Lab, nonlinear: bool) -> None:
+    label = "Elman" if nonlinear else "linear"
+    for ratio in GRID:
+        r = grid_rank(ratio)
+        record_spread(evidence, f"final loss, {label}, {ratio}% (r = {r}/{SIZES.dim})",
+                      lab.seeds(e5_form(ratio, nonlinear)), "nats/byte")
+    record_spread(evidence, f"final loss, {label}, reference r = d", lab.seeds(reference(nonlinear)), "nats/byte")
+    held_out = np.stack([lab.seeds(e5_form(ratio, nonlinear), "held_out_loss") for ratio in GRID])
+    evidence.note(f"held-out loss, {label} (seed means, not deciding): "
+                  + ", ".join(f"{ratio}%: {row.mean():.4f}" for ratio, row in zip(GRID, held_out)))
+
+
+def finish(evidence, verdict: str, reason: str) -> None:
+    if verdict == "inconclusive":
+        evidence.inconclusive(reason)
+        return
+    assert verdict == "confirmed", reason
+
+
+def pyplot():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def save_figure(fig, evidence, claim: str, caption: str) -> None:
+    evidence.figures_dir.mkdir(parents=True, exist_ok=True)
+    path = evidence.figures_dir / f"{claim.replace('.', '_')}.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    pyplot().close(fig)
+    evidence.file(path, caption)
+
+
+def plot_sweep(ax, sweep: KneeSweep, label: str, x=None) -> None:
+    x = 100 * np.asarray(sweep.ratios) if x is None else x
+    means = sweep.losses.mean(axis=1)
+    half = [t_interval(row)[2] - row.mean() for row in sweep.losses]
+    ax.errorbar(x, means, yerr=half, marker="o", capsize=3, label=label)
+
+
+ELMAN_GRID = frozenset(e5_form(ratio) for ratio in GRID)
+LINEAR_GRID = frozenset(e5_form(ratio, nonlinear=False) for ratio in GRID)
+
+
+def reference_eps(lab: Lab) -> np.ndarray:
+    """(seeds, grid ratios): ε(ρ) of the Elman reference's W_h (median over layers)."""
+    spectra = [lab.run(reference(), seed).sigma_h for seed in SEEDS]
+    return np.array([[np.median([residual_variance(s, grid_rank(ratio)) for s in layers]) for ratio in GRID]
+                     for layers in spectra])
+
+
+def reference_alphas(lab: Lab, nonlinear: bool = True) -> np.ndarray:
+    return np.array([median_alpha(lab.run(reference(nonlinear), seed).sigma_h) for seed in SEEDS])
+
+
+# ============================================================== the experiments
+
+@pytest.mark.experiment
+@pytest.mark.claim("observed.eps_threshold")
+def test_knee_of_loss_against_captured_variance(lab, evidence):
+    eps = reference_eps(lab)
+    m = EpsMeasurements(lab.sweep(), eps, reference_alphas(lab))
+    e = estimate_eps(m)
+    verdict, reason = decide_eps_threshold(m)
+    bound = " (an upper bound: the knee is at the grid's top)" if e.censored else ""
+    record_interval(evidence, f"ε̂ = ε(ρ_k) of the reference's W_h{bound}", e.eps, e.interval, "1")
+    evidence.figure("knee ratio ρ_k", 100 * e.knee, "%")
+    for ratio, column in zip(GRID, eps.T):
+        record_spread(evidence, f"ε({ratio}%) of the reference's W_h", column, "1")
+    record_grid(evidence, lab, nonlinear=True)
+    record_spread(evidence, "α̂ of the reference's W_h", m.reference_alpha, "1")
+    evidence.figure("success criterion: ε̂^(1/(2α̂−1)), to compare with ρ_k (nan when α̂ <= 1/2)",
+                    e.predicted_ratio, "1")
+    evidence.note("ε(ρ) = 1 − Σ_{i<=r} σ_i²/Σ σ_i² with r = the grid rank, from the trained full-rank "
+                  "reference (E5 form, r = d) of each seed; the bootstrap resamples the grid's and the "
+                  "reference's seeds")
+    record_setup(evidence, lab, ELMAN_GRID | {reference()},
+                 "Elman grid (E5 form, tanh) and its full-rank reference")
+
+    plt = pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    plot_sweep(left, m.sweep, "Elman grid", x=1 - eps.mean(axis=0))
+    left.axvline(1 - e.eps, color="grey", ls="--", label=f"knee ρ_k = {e.knee:.1%}")
+    left.set(xlabel="variance captured by rank r in the reference's W_h, 1 − ε(ρ)",
+             ylabel="final loss (nats/byte)", title="loss against captured variance")
+    left.legend(fontsize=8)
+    right.plot(GRID, eps.mean(axis=0), marker="o")
+    right.axhspan(*EPS_BAND, color="green", alpha=0.15, label="[0.025, 0.10]")
+    right.axhline(e.eps, color="grey", ls="--", label=f"ε̂ = {e.eps:.3f}")
+    right.set(xlabel="r/d (%)", ylabel="ε(ρ)", yscale="log", title="residual variance of the reference")
+    right.legend(fontsize=8)
+    save_figure(fig, evidence, "observed.eps_threshold",
+                "final loss against captured variance; ε(ρ) of the reference")
+    finish(evidence, verdict, reason)
+
+
+@pytest.mark.experiment
+@pytest.mark.claim("observed.linear_vs_elman_ratio")
+def test_knee_ratio_linear_against_elman(lab, evidence):
+    m = PairedSweeps(lab.sweep(True), lab.sweep(False))
+    delta, interval = estimate_ratio_difference(m)
+    verdict, reason = decide_linear_vs_elman(m)
+    record_interval(evidence, "Δ = ρ_k(linear) − ρ_k(Elman)", delta, interval, "percentage points")
+    evidence.figure("knee ratio ρ_k, Elman", 100 * m.elman.knee, "%")
+    evidence.figure("knee ratio ρ_k, linear", 100 * m.linear.knee, "%")
+    record_grid(evidence, lab, nonlinear=True)
+    record_grid(evidence, lab, nonlinear=False)
+    record_setup(evidence, lab, ELMAN_GRID | LINEAR_GRID,
+                 "Elman grid (tanh) and linear grid (the same layer without tanh), E5 form")
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for sweep, label in ((m.elman, "Elman (tanh)"), (m.linear, "linear (no tanh)")):
+        plot_sweep(ax, sweep, f"{label}, knee {sweep.knee:.1%}")
+    ax.set(xlabel="r/d (%)", ylabel="final loss (nats/byte)",
+           title=f"Δ = {delta:+.1f} points {_fmt_interval(interval, 1)}")
+    ax.legend(fontsize=8)
+    save_figure(fig, evidence, "observed.linear_vs_elman_ratio", "final loss against r/d, Elman and linear")
+    finish(evidence, verdict, reason)
+
+
+@pytest.mark.experiment
+@pytest.mark.claim("observed.nonlinear_correction")
+def test_implied_exponent_correction_for_tanh(lab, evidence):
+    sweeps = PairedSweeps(lab.sweep(True), lab.sweep(False))
+    m = CorrectionMeasurements(sweeps, reference_alphas(lab, True), reference_alphas(lab, False))
+    c, interval = estimate_correction(m)
+    verdict, reason = decide_nonlinear_correction(m)
+    record_interval(evidence, "c = δ(Elman) − δ(linear)", c, interval, "1")
+    for label, sweep, alphas in (("Elman", sweeps.elman, m.alpha_static_elman),
+                                 ("linear", sweeps.linear, m.alpha_static_linear)):
+        evidence.figure(f"ρ_k, {label}", 100 * sweep.knee, "%")
+        evidence.figure(f"α_implied, {label} (ε = 0.05)", implied(sweep.knee), "1")
+        record_spread(evidence, f"α_static, {label} reference W_h", alphas, "1")
+        evidence.figure(f"δ = α_implied − α_static, {label}", implied(sweep.knee) - alphas.mean(), "1")
+    alpha_j = np.array([median_alpha(lab.run(reference(), seed).jacobian_sigma) for seed in SEEDS])
+    record_spread(evidence, "α_J of the Elman reference's step Jacobian (reported)", alpha_j, "1")
+    evidence.figure("α_static(Elman) + c (reported next to α_J)", m.alpha_static_elman.mean() + c, "1")
+    evidence.note(f"α_J: the sorted singular values of diag(1 − h_t²) W_h averaged over {JACOBIAN_SAMPLES} "
+                  f"positions of {HELD_OUT_WINDOWS} held-out windows, fitted like α_static")
+    record_grid(evidence, lab, nonlinear=True)
+    record_grid(evidence, lab, nonlinear=False)
+    record_setup(evidence, lab, ELMAN_GRID | LINEAR_GRID | {reference(True), reference(False)},
+                 "Elman and linear grids (E5 form) with a full-rank reference each")
+
+    plt = pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    ranks = np.arange(1, SIZES.dim + 1)
+    for spectra, label in ((lab.run(reference(True), 0).sigma_h, "Elman W_h"),
+                           (lab.run(reference(False), 0).sigma_h, "linear W_h"),
+                           (lab.run(reference(True), 0).jacobian_sigma, "Elman mean Jacobian")):
+        left.loglog(ranks, spectra[0], label=label)
+    left.set(xlabel="rank i", ylabel="σ_i", title="reference spectra (seed 0, layer 1)")
+    left.legend(fontsize=8)
+    names = ["α_static", "α_implied"]
+    for offset, (label, sweep, alphas) in enumerate((("Elman", sweeps.elman, m.alpha_static_elman),
+                                                     ("linear", sweeps.linear, m.alpha_static_linear))):
+        right.bar(np.arange(2) + 0.4 * offset, [alphas.mean(), implied(sweep.knee)], width=0.4, label=label)
+    right.set_xticks(np.arange(2) + 0.2, names)
+    right.set(title=f"c = {c:+.3f} {_fmt_interval(interval)}")
+    right.legend(fontsize=8)
+    save_figure(fig, evidence, "observed.nonlinear_correction",
+                "reference spectra; static and implied α per architecture")
+    finish(evidence, verdict, reason)
+
+
+@pytest.mark.experiment
+@pytest.mark.claim("observed.lower_rank_better_flow")
+def test_gradient_snr_and_convergence_against_rank(lab, evidence):
+    ratios = tuple(grid_rank(r) / SIZES.dim for r in GRID)
+    runs = [[lab.run(e5_form(ratio), seed) for seed in SEEDS] for ratio in GRID]
+    m = FlowMeasurements(ratios, np.array([[run.snr for run in row] for row in runs]),
+                         np.array([[run.losses for run in row] for row in runs]), SIZES.smoothing)
+    e = estimate_flow(m)
+    verdict, reason = decide_lower_rank_better_flow(m)
+    record_interval(evidence, "b_S: slope of ln SNR on ln ρ", e.b_snr, e.snr_interval, "1")
+    record_interval(evidence, "b_T: slope of ln T on ln ρ", e.b_steps, e.steps_interval, "1")
+    evidence.figure("L_thr: the 30% model's seed-mean loss at half of training", e.threshold, "nats/byte")
+    for ratio, snr, steps in zip(GRID, m.snr, e.steps_to_threshold):
+        record_spread(evidence, f"gradient SNR of (U_h, V_h), {ratio}%", snr, "1")
+        evidence.figure(f"T({ratio}%): steps to L_thr (nan: never reached)", steps, "steps")
+    kappa = np.array([[run.kappa for run in row] for row in runs])
+    evidence.figure("correlation of ln SNR with ln κ_r over the runs (reported)",
+                    float(np.corrcoef(np.log(m.snr).ravel(), np.log(kappa).ravel())[0, 1]), "1")
+    for ratio, row in zip(GRID, kappa):
+        record_spread(evidence, f"κ_r = σ_1/σ_r of W_h, {ratio}% (checkpoint mean)", row, "1")
+    evidence.note(f"SNR = ‖ḡ‖²/mean_k ‖g_k − ḡ‖² over K = {SNR_MINIBATCHES} minibatches of {SIZES.batch} × "
+                  f"{SIZES.length} bytes at steps 0, S/4, S/2, 3S/4, S (S = {SIZES.steps}), averaged; "
+                  f"the loss at step t is the trailing mean of the training loss over {SIZES.smoothing} steps")
+    record_setup(evidence, lab, ELMAN_GRID, "Elman grid (E5 form, tanh), one learning rate")
+
+    plt = pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    means = m.snr.mean(axis=1)
+    left.errorbar(GRID, means, yerr=[t_interval(row)[2] - row.mean() for row in m.snr], marker="o", capsize=3)
+    left.set(xscale="log", yscale="log", xlabel="r/d (%)", ylabel="gradient SNR of (U_h, V_h)",
+             title=f"b_S = {e.b_snr:+.2f} {_fmt_interval(e.snr_interval, 2)}")
+    steps = np.arange(SIZES.smoothing - 1, SIZES.steps)
+    for ratio, curves in zip(GRID, m.losses):
+        right.plot(steps, smoothed(curves, SIZES.smoothing).mean(axis=0), label=f"{ratio}%", lw=1)
+    right.axhline(e.threshold, color="k", ls="--", lw=1, label="L_thr")
+    right.set(xlabel="step", ylabel=f"training loss, {SIZES.smoothing}-step mean",
+              ylim=(e.threshold - 0.4, e.threshold + 0.6),
+              title=f"b_T = {e.b_steps:+.2f} {_fmt_interval(e.steps_interval, 2)}")
+    right.legend(fontsize=7, ncol=2)
+    save_figure(fig, evidence, "observed.lower_rank_better_flow", "gradient SNR and loss curves against r/d")
+    finish(evidence, verdict, reason)
+
+
+@pytest.mark.experiment
+@pytest.mark.claim("observed.multi_matrix")
+def test_low_rank_input_and_recurrence_matrices_2x2(lab, evidence):
+    cells = {"both dense": multi_cell(False, False), "W_h dense, W_x low": multi_cell(False, True),
+             "W_h low, W_x dense": multi_cell(True, False), "both low": multi_cell(True, True)}
+    m = TwoByTwo(*(lab.seeds(spec) for spec in cells.values()))
+    effects = multi_effects(m)
+    verdict, reason = decide_multi_matrix(m)
+    for name, (mean, lo, hi) in effects.items():
+        evidence.figure(f"{name}: mean of the per-seed contrasts", mean, "nats/byte")
+        evidence.figure(f"{name}: 95% t-interval low", lo, "nats/byte")
+        evidence.figure(f"{name}: 95% t-interval high", hi, "nats/byte")
+    for name, spec in cells.items():
+        runs = [lab.run(spec, seed) for seed in SEEDS]
+        record_spread(evidence, f"final loss, {name}", [run.final_loss for run in runs], "nats/byte")
+        record_spread(evidence, f"α of W_h, {name}", [median_alpha(run.sigma_h) for run in runs], "1")
+        record_spread(evidence, f"α of W_x, {name}", [median_alpha(run.sigma_x) for run in runs], "1")
+        record_spread(evidence, f"participation ratio of held-out hidden states, {name}",
+                      [run.state_pr for run in runs], "1")
+    r = grid_rank(MULTI_RATIO)
+    evidence.note(f"low rank = r {r} of d {SIZES.dim} ({r / SIZES.dim:.1%}); W_z is rank {r} in every cell; the "
+                  "(low, low) cell is the Elman grid's 17% model. E_h0 = L(W_h dense, W_x low) − L(both dense), "
+                  "E_h1 = L(both low) − L(W_h low, W_x dense), I = E_h1 − E_h0, each per seed (a seed has the "
+                  "same data order in every cell), t-interval over the seeds")
+    record_setup(evidence, lab, frozenset(cells.values()), "2 × 2 design, tanh Elman")
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for h_low, label in ((False, "W_h dense"), (True, f"W_h rank {r}")):
+        values = [lab.seeds(multi_cell(h_low, x_low)) for x_low in (False, True)]
+        ax.errorbar([0, 1], [v.mean() for v in values], yerr=[t_interval(v)[2] - v.mean() for v in values],
+                    marker="o", capsize=3, label=label)
+    ax.set_xticks([0, 1], ["W_x dense", f"W_x rank {r}"])
+    ax.set(ylabel="final loss (nats/byte)",
+           title="2 × 2: " + ", ".join(f"{k} {v[0]:+.3f}" for k, v in effects.items()))
+    ax.legend(fontsize=8)
+    save_figure(fig, evidence, "observed.multi_matrix", "final loss of the 2 × 2 cells (mean, 95% t-interval)")
+    finish(evidence, verdict, reason)
+
+
+def lr_block(lab: Lab, ratio: float) -> tuple[tuple[int, ...], np.ndarray]:
+    """Exponents k of the ratio's lr grid and its (lrs, seeds) final losses: 1e-4 · 2^k for k = 0..7,
+    extended by one factor of 2 at a time (at most LR_EXTENSIONS per end) while the seed-mean
+    minimum sits at an end."""
+    spec, exponents, extensions = e5_form(ratio), list(LR_GRID), [0, 0]
+    while True:
+        losses = np.stack([lab.seeds(spec, lr_exponent=k) for k in exponents])
+        i = int(np.argmin(losses.mean(axis=1)))
+        if i == 0 and extensions[0] < LR_EXTENSIONS:
+            exponents.insert(0, exponents[0] - 1)
+            extensions[0] += 1
+        elif i == len(exponents) - 1 and extensions[1] < LR_EXTENSIONS:
+            exponents.append(exponents[-1] + 1)
+            extensions[1] += 1
+        else:
+            return tuple(exponents), losses
+
+
+@pytest.mark.experiment
+@pytest.mark.claim("observed.lr_scales_with_rank")
+def test_optimal_learning_rate_against_rank(lab, evidence):
+    blocks = [lr_block(lab, ratio) for ratio in LR_RATIOS]
+    m = LrMeasurements(tuple(grid_rank(r) / SIZES.dim for r in LR_RATIOS),
+                       tuple(e for e, _ in blocks), tuple(losses for _, losses in blocks))
+    b, interval, optima = estimate_lr_slope(m)
+    verdict, reason = decide_lr_scales_with_rank(m)
+    record_interval(evidence, "b: slope of ln lr* on ln ρ", b, interval, "1")
+    low, high = lr_slope_interval_per_cell(m)
+    evidence.figure("b: 95% interval with each (ratio, lr) cell resampled alone, low", low, "1")
+    evidence.figure("b: 95% interval with each (ratio, lr) cell resampled alone, high", high, "1")
+    alpha = reference_alphas(lab)
+    evidence.figure("condition-number prediction b = −α̂ (if lr* ∝ 1/κ_r, κ_r = r^α̂; α̂ of the Elman "
+                    "reference's W_h)", -alpha.mean(), "1")
+    for ratio, lr in zip(LR_RATIOS, optima):
+        evidence.figure(f"lr*({ratio}%)", lr, "1")
+    for ratio, (exponents, losses) in zip(LR_RATIOS, blocks):
+        cells = ", ".join(f"{learning_rate(k):.3g}: {row.mean():.4f} ± {t_interval(row)[2] - row.mean():.4f}"
+                          if np.all(np.isfinite(row)) else f"{learning_rate(k):.3g}: diverged"
+                          for k, row in zip(exponents, losses))
+        evidence.note(f"{ratio}% (r = {grid_rank(ratio)}): seed-mean final loss ± 95% t half-width by lr: {cells}")
+    evidence.note("lr grid 1e-4 · 2^k from k = 0 (1e-4) to 7 (1.28e-2), extended by factors of 2 (at most "
+                  f"{LR_EXTENSIONS} per end) while the minimum sat at an end; lr* = vertex in ln lr of the "
+                  "parabola through the grid minimum and its neighbours. Short runs: the same "
+                  f"{SIZES.steps} steps as the grids (whose runs at lr {SIZES.lr:g} are reused). torch AdamW, "
+                  "not the original schedule-free AdamW, whose step is less sensitive to curvature")
+    used = {k for exponents, _ in blocks for k in exponents}
+    record_setup(evidence, lab, frozenset(e5_form(r) for r in LR_RATIOS) | {reference()},
+                 "Elman (E5 form, tanh) at r/d = 5, 10, 17, 30%, learning-rate sweep", lr_exponents=used)
+
+    plt = pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for ratio, (exponents, losses), lr in zip(LR_RATIOS, blocks, optima):
+        lrs = [learning_rate(k) for k in exponents]
+        line, = left.plot(lrs, losses.mean(axis=1), marker="o", label=f"{ratio}%")
+        left.axvline(lr, color=line.get_color(), ls=":", lw=1)
+    finite = np.concatenate([l.mean(axis=1)[np.isfinite(l.mean(axis=1))] for _, l in blocks])
+    left.set(xscale="log", xlabel="learning rate", ylabel="final loss (nats/byte)",
+             ylim=(finite.min() - 0.05, min(finite.max(), finite.min() + 1.5)),
+             title="seed-mean final loss; lr* dotted")
+    left.legend(fontsize=8)
+    right.loglog(100 * np.asarray(m.ratios), optima, marker="o")
+    right.set(xlabel="r/d (%)", ylabel="lr*", title=f"b = {b:+.3f} {_fmt_interval(interval)}")
+    save_figure(fig, evidence, "observed.lr_scales_with_rank",
+                "final loss against learning rate per r/d; lr* against r/d")
+    finish(evidence, verdict, reason)
