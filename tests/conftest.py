@@ -109,3 +109,21 @@ def run_checks_with_bug(pytester, monkeypatch, check_files: list[str], bug: str 
                                   *pytest_args)
     folder = out if (out / "claims.json").exists() else out / "partial"
     return read_report(folder)["claims"]
+
+
+def run_bug_group(pytester, monkeypatch, check_file: str, prelude: str, bugs: dict, group: str) -> tuple[dict, dict]:
+    """Plant the bugs of one group together — `bugs` maps a name to (group, source, claim, the check
+    only it breaks, a fragment of that check's failure message) — and run just their pinned checks."""
+    chosen = {name: bug for name, bug in bugs.items() if bug[0] == group}
+    source = prelude + "".join(textwrap.dedent(bug[1]) for bug in chosen.values())
+    pinned = " or ".join(sorted({bug[3] for bug in chosen.values()}))
+    return chosen, run_checks_with_bug(pytester, monkeypatch, [check_file], source, "-m", "not sweep", "-k", pinned)
+
+
+def assert_pinned_checks_fail(claims: dict, bugs: dict) -> None:
+    """Each planted bug refutes its claim, and its pinned check fails with its own message."""
+    for name, (_, _, claim, check, message) in bugs.items():
+        assert claims[claim]["verdict"] == "refuted", (name, claims[claim]["reason"])
+        pinned = [c for c in claims[claim]["checks"] if c["nodeid"].endswith("::" + check)]
+        assert pinned and all(c["outcome"] == "failed" and message in (c["message"] or "") for c in pinned), (
+            name, [(c["outcome"], (c["message"] or "")[:300]) for c in pinned])

@@ -12,9 +12,8 @@ selection confirms every claim.
 
 from __future__ import annotations
 
-import textwrap
 
-from .conftest import run_checks_with_bug
+from .conftest import assert_pinned_checks_fail, run_bug_group, run_checks_with_bug
 
 CHECK_FILE = "numeric_checks/test_flow_symbolic.py"
 # Bugs in the check module patch it by dotted name ("test_flow_symbolic.<function>", the name
@@ -150,18 +149,7 @@ CHECKED = ["flow.factor_gradient_flow", "flow.end_to_end_ode", "flow.aligned_mod
 
 
 def run_group(pytester, monkeypatch, group: str) -> tuple[dict, dict]:
-    bugs = {name: bug for name, bug in BUGS.items() if bug[0] == group}
-    source = PRELUDE + "".join(textwrap.dedent(bug[1]) for bug in bugs.values())
-    pinned = " or ".join(sorted({bug[3] for bug in bugs.values()}))
-    return bugs, run_checks_with_bug(pytester, monkeypatch, [CHECK_FILE], source, "-m", "not sweep", "-k", pinned)
-
-
-def assert_pinned_checks_fail(claims: dict, bugs: dict) -> None:
-    for name, (_, _, claim, check, message) in bugs.items():
-        assert claims[claim]["verdict"] == "refuted", (name, claims[claim]["reason"])
-        pinned = [c for c in claims[claim]["checks"] if c["nodeid"].endswith("::" + check)]
-        assert pinned and all(c["outcome"] == "failed" and message in (c["message"] or "") for c in pinned), (
-            name, [(c["outcome"], (c["message"] or "")[:300]) for c in pinned])
+    return run_bug_group(pytester, monkeypatch, CHECK_FILE, PRELUDE, BUGS, group)
 
 
 def test_first_group_of_planted_bugs_refutes_their_claims(pytester, monkeypatch):
