@@ -1,7 +1,7 @@
 """Diagonal linear RNN x_k = λ ⊙ x_{k-1} + B u_k (real or complex λ), the LRU's recurrence.
 
 - `naive.diagonal_rnn_reference`, `naive.diagonal_scan_reference`: the step-by-step loops (the reference).
-- `scan.diagonal_rnn_scan`, `scan.diagonal_scan`: the parallel scan over the elementwise affine monoid.
+- `scan.diagonal_rnn_scan`, `scan.diagonal_scan`: the chunked scan over the elementwise affine monoid.
 - `triton_scan.diagonal_rnn_triton`, `triton_scan.diagonal_scan_triton`: the Triton kernel
   (optional; not imported here, see its docstring on TRITON_INTERPRET).
 - `DiagonalLinearRNN`: the module (LRU ring initialisation, γ normalisation, optional readout);

@@ -160,6 +160,16 @@ def test_time_varying_scan_matches_reference(dtype, shape):
     check_time_varying_scan("scan", diagonal_scan, dtype, shape)
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.complex64], ids=str)
+@given(shape=SHAPES, chunk=st.integers(1, 140))
+def test_scan_with_any_chunk_length_matches_reference(dtype, shape, chunk):
+    """The chunk length L changes how the steps are grouped (C = T // L whole chunks, then the
+    rest step by step), never the states: L = 1, L > T / 2 (no whole-chunk pass) and every
+    remainder are drawn."""
+    check_time_varying_scan(f"scan (chunk {chunk})", lambda a, v, h0: diagonal_scan(a, v, h0, chunk=chunk),
+                            dtype, shape)
+
+
 @TRITON_SKIP
 @DTYPE_PARAMS
 @TRITON_EXAMPLES
@@ -274,6 +284,8 @@ def test_bad_shapes_raise_value_errors_naming_the_tensor():
                 fn(*args)
     with pytest.raises(ValueError, match=r"a of shape \(4, 3\) does not broadcast to v of shape \(2, 5, 3\)"):
         diagonal_scan(torch.ones(4, 3, device=DEVICE), torch.ones(2, 5, 3, device=DEVICE))
+    with pytest.raises(ValueError, match="chunk must be a positive length, got 0"):
+        diagonal_scan(torch.ones(3, device=DEVICE), torch.ones(2, 5, 3, device=DEVICE), chunk=0)
     model = DiagonalLinearRNN(3, 2, device=DEVICE)
     with pytest.raises(ValueError, match=r"u must be \(batch, T, 2\), got shape \(5, 2\)"):
         model(u[0])
