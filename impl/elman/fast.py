@@ -4,7 +4,8 @@ Same contract as `naive.py` (same arguments, same (outputs, h_T)). What does
 not depend on h — the input projections, the gates, the output projection —
 is computed for all T steps in one batched matmul; only the h-dependent part
 of the pre-activation stays in the loop, which a tanh recurrence cannot avoid
-(no associative scan exists for it).
+(no associative scan exists for it). The loop and its backward run in `_TanhRecurrence`,
+without a graph node per step; the weight gradients are one matmul over all steps.
 
 For half-precision inputs (bfloat16, float16) the whole computation runs in float32 and
 only the results are rounded back, as the fused kernels of mamba and flash-linear-attention
@@ -19,6 +20,7 @@ import inspect
 
 import torch
 import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
 
 HALF_PRECISION = (torch.bfloat16, torch.float16)
 
@@ -38,28 +40,100 @@ def _float32_for_half(fn):
     return run
 
 
-def _tanh_loop(u: torch.Tensor, recurrent, h0: torch.Tensor | None, *, residual: bool = False):
-    """States of h_t = [h_{t-1} +] tanh(u_t + recurrent(h_{t-1})) for precomputed u (batch, T, n)."""
+class _TanhRecurrence(torch.autograd.Function):
+    """h_t = [h_{t-1} +] tanh(u_t + h_{t-1} Mᵀ) with its own backward.
+
+    Autograd through the step loop would keep one graph node per step and, for u[:, t], build a
+    zero tensor of u's full size per step (T² memory traffic), and would accumulate the gradient
+    of M with one small matmul per step. Here the backward loop carries only ∂/∂h through the
+    steps (one matmul by M per step, which no implementation can avoid) and the gradient of M is
+    one matmul over all B·T steps at once, by autograd on `apply(H_prev)`.
+
+    M enters through two maps given by the caller: `apply(h, *weights, add=None) = [add +] h Mᵀ` and
+    `transpose(g, *weights) = g M` (for E5's factored M = U V: (h Vᵀ) Uᵀ and (g U) V).
+    """
+
+    @staticmethod
+    def forward(ctx, u, h0, residual, apply, transpose, *weights):
+        batch, T, n = u.shape
+        h = u.new_zeros(batch, n) if h0 is None else h0
+        states = torch.empty_like(u)
+        for t, u_t in enumerate(u.unbind(1)):
+            if residual:
+                h = h + torch.tanh(apply(h, *weights, add=u_t))
+                states[:, t] = h
+            else:                                      # straight into the output: no copy per step
+                h = torch.tanh(apply(h, *weights, add=u_t), out=states[:, t])
+        ctx.save_for_backward(u.new_zeros(batch, n) if h0 is None else h0, states, *weights)
+        ctx.residual, ctx.recurrent, ctx.recurrent_transpose, ctx.has_h0 = residual, apply, transpose, h0 is not None
+        return states
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_states):
+        h0, states, *weights = ctx.saved_tensors
+        previous = torch.cat([h0.unsqueeze(1), states[:, :-1]], dim=1)        # h_{t-1}
+        # tanh(z_t) = h_t (stock) or h_t − h_{t-1} (residual); tanh'(z) = 1 − tanh(z)²
+        activation = states - previous if ctx.residual else states
+        slope = 1 - activation * activation
+        grad_z = torch.empty_like(states)
+        carry = torch.zeros_like(h0)                                           # ∂L/∂h_t from later steps
+        for t in range(states.shape[1] - 1, -1, -1):
+            total = grad_states[:, t] + carry                                  # ∂L/∂h_t
+            torch.mul(total, slope[:, t], out=grad_z[:, t])
+            carry = ctx.recurrent_transpose(grad_z[:, t], *weights)
+            if ctx.residual:
+                carry += total
+        grad_weights = [None] * len(weights)
+        wanted = [w for w, need in zip(weights, ctx.needs_input_grad[5:]) if need]
+        if wanted:
+            with torch.enable_grad():
+                detached = [w.detach().requires_grad_(need) for w, need in zip(weights, ctx.needs_input_grad[5:])]
+                product = ctx.recurrent(previous.reshape(-1, previous.shape[-1]), *detached)
+                found = iter(torch.autograd.grad(product, [w for w in detached if w.requires_grad],
+                                                 grad_z.reshape(product.shape)))
+            grad_weights = [next(found) if need else None for need in ctx.needs_input_grad[5:]]
+        grad_h0 = carry if ctx.has_h0 and ctx.needs_input_grad[1] else None
+        return (grad_z if ctx.needs_input_grad[0] else None, grad_h0, None, None, None, *grad_weights)
+
+
+def _dense(h, W, add=None):
+    return h @ W.T if add is None else torch.addmm(add, h, W.T)
+
+
+def _dense_transpose(g, W):
+    return g @ W
+
+
+def _tanh_loop(u: torch.Tensor, W_h: torch.Tensor, h0: torch.Tensor | None, *, residual: bool = False):
+    """States of h_t = [h_{t-1} +] tanh(u_t + W_h h_{t-1}) for precomputed u (batch, T, n)."""
+    return _run(u, h0, residual, _dense, _dense_transpose, W_h)
+
+
+def _factored(h, U, V, add=None):
+    return (h @ V.T) @ U.T if add is None else torch.addmm(add, h @ V.T, U.T)
+
+
+def _factored_transpose(g, U, V):
+    return (g @ U) @ V
+
+
+def _run(u, h0, residual, apply, transpose, *weights):
     batch, T, n = u.shape
-    h = u.new_zeros(batch, n) if h0 is None else h0
-    states = []
-    for t in range(T):
-        step = torch.tanh(u[:, t] + recurrent(h))
-        h = h + step if residual else step
-        states.append(h)
-    return (torch.stack(states, dim=1) if states else u.new_zeros(batch, 0, n)), h
+    if T == 0:
+        return u.new_zeros(batch, 0, n), (u.new_zeros(batch, n) if h0 is None else h0)
+    states = _TanhRecurrence.apply(u, h0, residual, apply, transpose, *weights)
+    return states, states[:, -1]
 
 
 @_float32_for_half
 def elman_fast(W_x, W_h, b, x, h0=None):
-    W_hT = W_h.T
-    return _tanh_loop(x @ W_x.T + b, lambda h: h @ W_hT, h0)
+    return _tanh_loop(x @ W_x.T + b, W_h, h0)
 
 
 @_float32_for_half
 def residual_elman_fast(W_x, W_h, b, x, h0=None):
-    W_hT = W_h.T
-    return _tanh_loop(x @ W_x.T + b, lambda h: h @ W_hT, h0, residual=True)
+    return _tanh_loop(x @ W_x.T + b, W_h, h0, residual=True)
 
 
 @_float32_for_half
@@ -67,8 +141,7 @@ def e1_fast(W_in, W_x, W_h, b, W_out, x, h0=None):
     d_in = W_h.shape[0]
     xz = x @ W_in.T                                          # (batch, T, 2·d_in) in one matmul
     u = F.silu(xz[..., :d_in]) @ W_x.T + b
-    W_hT = W_h.T
-    states, h = _tanh_loop(u, lambda h: h @ W_hT, h0)
+    states, h = _tanh_loop(u, W_h, h0)
     return (states * F.silu(xz[..., d_in:])) @ W_out.T, h
 
 
@@ -76,9 +149,8 @@ def e1_fast(W_in, W_x, W_h, b, W_out, x, h0=None):
 def e5_fast(U_h, V_h, U_x, V_x, U_z, V_z, b, x, h0=None):
     u = (x @ V_x.T) @ U_x.T + b
     gate = F.silu((x @ V_z.T) @ U_z.T)
-    V_hT, U_hT = V_h.T, U_h.T
     # keep the factors apart in the loop: two thin (d×r) matmuls instead of one d×d
-    states, h = _tanh_loop(u, lambda h: (h @ V_hT) @ U_hT, h0)
+    states, h = _run(u, h0, False, _factored, _factored_transpose, U_h, V_h)
     return states * gate, h
 
 
@@ -87,6 +159,5 @@ def xgated_fast(W_in, W_x, W_h, b, W_gate, b_gate, W_out, x, h0=None):
     xp = x @ W_in.T
     u = xp @ W_x.T + b
     gate = F.silu(xp @ W_gate.T + b_gate)
-    W_hT = W_h.T
-    states, h = _tanh_loop(u, lambda h: h @ W_hT, h0)
+    states, h = _tanh_loop(u, W_h, h0)
     return (states * gate) @ W_out.T, h
