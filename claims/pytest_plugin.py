@@ -86,7 +86,9 @@ class _RunListener:
             self.state.collection_error_ids.append(report.nodeid or "<rootdir>")
 
     def pytest_deselected(self, items):  # -k, -m, --lf, --deselect
-        self.state.deselected_items.extend(items)
+        # only claim checks count: leaving out a kernel benchmark or a harness test leaves every
+        # claim's verdict as it is, so the run can still be a full one
+        self.state.deselected_items.extend(item for item in items if any(item.iter_markers("claim")))
 
     def pytest_runtest_logreport(self, report):
         """On the xdist controller: each worker ships an item's record with its teardown report."""
@@ -129,6 +131,10 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "symbolic: a sympy derivation (kind S)")
     config.addinivalue_line("markers", "sweep: a long numeric sweep; left out of the plain `pytest` run "
                                        "(addopts -m), run by the main job `claims check`")
+    config.addinivalue_line("markers", "kernel_bench: a kernel throughput benchmark (kind B); left out of "
+                                       "`pytest` and `claims check`, run with -m kernel_bench")
+    config.addinivalue_line("markers", "kernel_gate: the CI regression gate on kernel speed ratios; runs in "
+                                       "the plain `pytest`, left out of `claims check` (its workers share the CPU)")
     if not config.getoption("hypothesis_profile", None):
         from hypothesis import settings
         settings.load_profile(hypothesis_profiles.choose_profile())

@@ -59,13 +59,13 @@ def diagonal_scan_reference(a: torch.Tensor, v: torch.Tensor, h0: torch.Tensor |
     """
     check_scan_inputs(a, v, h0, "diagonal_scan_reference")
     dtype = result_dtype(a, v) if h0 is None else result_dtype(a, v, h0)
-    T = v.shape[-2]
     a = a.to(dtype).expand(*v.shape)
     v = v.to(dtype)
     x = torch.zeros_like(v[..., 0, :]) if h0 is None else h0.to(dtype)
     states = []
-    for t in range(T):
-        x = a[..., t, :] * x + v[..., t, :]
+    # unbind, not a[..., t, :]: the backward of T indexings would build T zero tensors of v's size
+    for a_t, v_t in zip(a.unbind(-2), v.unbind(-2)):
+        x = a_t * x + v_t
         states.append(x)
     if not states:
         return v.new_zeros(v.shape)

@@ -19,8 +19,9 @@ read twice and the output written once, O(T · N) work. (A log-depth Hillis–St
 previous version, reads and writes every element log2 T times: 12× the traffic at T = 4096.)
 
 Forward and backward run without autograd's graph (`_DiagonalScan`): the backward is the
-same scan run backwards in time, δ_t = g_t + conj(a_{t+1}) δ_{t+1}, and the gradients are
-∂v = δ, ∂a = δ ⊙ conj(x_{t−1}), ∂h0 = conj(a_1) ⊙ δ_1 (torch's conjugate Wirtinger convention).
+same chunked scan run backwards in time (`chunked_scan_backward`), δ_t = g_t + conj(a_{t+1}) δ_{t+1},
+and the gradients are ∂v = δ, ∂a = δ ⊙ conj(x_{t−1}), ∂h0 = conj(a_1) ⊙ δ_1 (torch's conjugate
+Wirtinger convention).
 
 Half-precision inputs (bfloat16, float16) are scanned in float32 and the states rounded
 back once at the end, as fused kernels do.
@@ -96,6 +97,46 @@ def chunked_scan(a: torch.Tensor, v: torch.Tensor, h0: torch.Tensor | None,
     return out
 
 
+@torch.no_grad()
+def chunked_scan_backward(a: torch.Tensor, grad: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
+    """δ_t = g_t + conj(a_{t+1}) δ_{t+1}, δ_T = g_T: the gradient w.r.t. the inputs v of a scan.
+
+    The same three passes as `chunked_scan`, run backwards in time on the same chunks (the steps
+    after the last whole chunk come first), reading a where it is: the coefficient that carries
+    δ_{t+1} back to step t is the one of step t+1, the first step of the next chunk at a chunk's
+    end. No flipped or shifted copy of a or g is made.
+    """
+    B, T, N = grad.shape
+    out = torch.empty_like(grad)
+    L = chunk or default_chunk_length(T)
+    C = T // L
+    done = C * L if C >= 2 else 0
+    carried = grad.new_zeros(B, N)                   # conj(a_{t+1}) δ_{t+1}, entering step t
+    for t in range(T - 1, done - 1, -1):             # the steps after the last whole chunk, backwards
+        torch.add(grad[:, t], carried, out=out[:, t])
+        carried = a[:, t].conj() * out[:, t]
+    if done:
+        a_c, g_c, out_c = (x[:, :done].unflatten(1, (C, L)) for x in (a, grad, out))   # (B, C, L, N) views
+        # pass 1: each chunk's δ at its first step from a zero δ after its last, and its gain ∏ conj(a)
+        reach = g_c[:, :, L - 1].clone()
+        gain = torch.ones_like(reach)
+        for step in range(L - 2, -1, -1):
+            coefficient = a_c[:, :, step + 1].conj()
+            reach.mul_(coefficient).add_(g_c[:, :, step])
+            gain.mul_(coefficient)
+        # pass 2: what enters each chunk from the right, last chunk first
+        entering = torch.empty_like(reach)
+        for c in range(C - 1, -1, -1):
+            entering[:, c] = carried
+            first = reach[:, c] + gain[:, c] * carried           # δ at the chunk's first step
+            carried = a_c[:, c, 0].conj() * first
+        # pass 3: every δ of every chunk, from what enters it
+        torch.add(g_c[:, :, L - 1], entering, out=out_c[:, :, L - 1])
+        for step in range(L - 2, -1, -1):
+            torch.addcmul(g_c[:, :, step], a_c[:, :, step + 1].conj(), out_c[:, :, step + 1], out=out_c[:, :, step])
+    return out
+
+
 class _DiagonalScan(torch.autograd.Function):
     """The chunked scan forward; backward the same scan run backwards in time."""
 
@@ -110,15 +151,15 @@ class _DiagonalScan(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad_out):
         a, h0, out = ctx.saved_tensors
-        grad_out = grad_out.to(out.dtype).contiguous()
-        # δ_t = g_t + conj(a_{t+1}) δ_{t+1}: reversed in time, a forward scan whose first
-        # coefficient (a_{T+1}) multiplies a zero state
-        a_next = torch.cat([a[:, 1:], torch.ones_like(a[:, :1])], dim=1).conj().flip(1)
-        delta = chunked_scan(a_next, grad_out.flip(1), None, ctx.chunk).flip(1)
+        delta = chunked_scan_backward(a, grad_out.to(out.dtype), ctx.chunk)
         grad_a = grad_h0 = None
         if ctx.needs_input_grad[0]:
-            first = torch.zeros_like(out[:, :1]) if h0 is None else h0.unsqueeze(1)
-            grad_a = delta * torch.cat([first, out[:, :-1]], dim=1).conj()      # δ_t ⊙ conj(x_{t−1})
+            grad_a = torch.empty_like(delta)                         # δ_t ⊙ conj(x_{t−1}), x_0 = h0
+            torch.mul(delta[:, 1:], out[:, :-1].conj(), out=grad_a[:, 1:])
+            if h0 is None:
+                grad_a[:, 0] = 0
+            else:
+                torch.mul(delta[:, 0], h0.conj(), out=grad_a[:, 0])
         if h0 is not None and ctx.needs_input_grad[2]:
             grad_h0 = a[:, 0].conj() * delta[:, 0]
         return grad_a, delta if ctx.needs_input_grad[1] else None, grad_h0, None

@@ -69,8 +69,9 @@ def ssd_reference(x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.T
     b, T, H, P, N = check_ssd_inputs(x, dt, A, B, C, D, h0)
     h = x.new_zeros(b, H, P, N) if h0 is None else h0
     ys = []
-    for t in range(T):
-        y_t, h = ssd_step(h, x[:, t], dt[:, t], A, B[:, t], C[:, t], D)
+    # unbind, not x[:, t]: the backward of T indexings would build T zero tensors of each input's size
+    for x_t, dt_t, B_t, C_t in zip(x.unbind(1), dt.unbind(1), B.unbind(1), C.unbind(1)):
+        y_t, h = ssd_step(h, x_t, dt_t, A, B_t, C_t, D)
         ys.append(y_t)
     y = torch.stack(ys, dim=1) if ys else x.new_zeros(b, 0, H, P)
     return y, h

@@ -1,0 +1,337 @@
+"""Kernel benchmark cases: every fast path beside its reference, its peers and its bound.
+
+A case builds its inputs at a size and returns the contenders, each a no-argument callable that
+runs one forward (or forward+backward) pass:
+
+- ``fast``: our kernel (`impl/`), the one being measured;
+- ``reference``: its plain step-by-step reference (`naive.py`);
+- peers: what a researcher would otherwise use (the diagonal scan: accelerated-scan's pure-torch
+  reference scan, torch's generic `associative_scan`, and a plain loop — the reference);
+- ``bound``: what the hardware allows for the same work, measured in the same run. For a scan,
+  one pass over the same bytes at memory speed (read a and v, write one output:
+  ``torch.add(a, v, out=buffer)``, the cheapest op that moves the bytes any scan must move), and
+  the same pass into a fresh tensor (``bound, fresh output``: on Linux the first touch of a new
+  32 MiB output costs ~10 ms of page faults on this machine, 3× the pass itself). For an Elman recurrence, its matmul skeleton: the
+  same matmuls run bare — the input projection over all steps and one batched step matmul
+  h Wᵀ per step (T of them); forward+backward adds one step matmul g W per step and the weight
+  gradients as matmuls over all B·T steps — without the tanh, the loop's bookkeeping or autograd.
+
+`measure` times the contenders interleaved (every round runs each once, in rotating order, so a
+slow stretch of a noisy machine hits all of them) and reports per-contender medians and the
+median over rounds of each ratio t_other / t_fast: > 1 means the fast path is faster, and the
+ratio against the bound is the fraction of the hardware's speed reached.
+
+Used by `test_kernel_throughput.py` (pytest-benchmark, the issue's sizes) and by `gate.py`
+(small sizes, the CI regression gate).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from impl.diagonal_rnn import naive as diagonal_naive
+from impl.diagonal_rnn import scan as diagonal_fast
+from impl.elman import fast as elman_fast_paths
+from impl.elman import naive as elman_naive
+from impl.ssm import chunked as ssd_fast
+from impl.ssm import naive as ssd_naive
+
+Contender = Callable[[], object]
+
+
+@dataclass
+class Case:
+    """A kernel at one size: its contenders and what a run processes (for tokens/s and bytes/s)."""
+    name: str
+    contenders: dict[str, Contender]
+    tokens: int                                   # batch × T: sequence positions per call
+    bytes_moved: int | None = None                # the minimal memory traffic, for bandwidth figures
+    notes: dict[str, str] = field(default_factory=dict)
+    kernel: str = "fast"                          # the contender the ratios divide by
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _grad_pass(forward: Callable[[], torch.Tensor | tuple], leaves: list[torch.Tensor],
+               upstream: torch.Tensor) -> Contender:
+    """forward, then the gradient of ⟨upstream, output⟩ w.r.t. the leaves (no .grad accumulation)."""
+    def run():
+        out = forward()
+        out = out[0] if isinstance(out, tuple) else out
+        return torch.autograd.grad(out, leaves, upstream)
+    return run
+
+
+# --------------------------------------------------------------------------- the diagonal scan
+
+def accelerated_scan_reference() -> Callable | None:
+    """accelerated-scan's pure-torch reference scan (gates, tokens of shape (B, C, T)), if installed."""
+    if importlib.util.find_spec("accelerated_scan") is None:
+        return None
+    from accelerated_scan.ref import scan
+    return scan
+
+
+def torch_associative_scan() -> Callable | None:
+    """torch's higher-order `associative_scan` in generic mode (plain torch ops), if this torch has it."""
+    try:
+        from torch._higher_order_ops.associative_scan import associative_scan
+    except ImportError:
+        return None
+    return associative_scan
+
+
+def _monoid(first, second):
+    (a1, v1), (a2, v2) = first, second
+    return a2 * a1, a2 * v1 + v2
+
+
+def diagonal_scan_case(batch: int, T: int, N: int, *, dtype=torch.float32, device="cpu",
+                       backward: bool = False, peers: bool = True, seed: int = 0) -> Case:
+    """x_t = a_t ⊙ x_{t-1} + v_t (time-varying a, as in a selective SSM), forward or forward+backward."""
+    device = torch.device(device)
+    gen = torch.Generator(device=device).manual_seed(seed)
+    a = torch.rand(batch, T, N, generator=gen, dtype=dtype, device=device) * 0.5 + 0.5
+    v = torch.randn(batch, T, N, generator=gen, dtype=dtype, device=device)
+    bytes_moved = 3 * a.numel() * a.element_size()                  # read a and v, write x
+    contenders: dict[str, Contender] = {}
+    notes = {"bound": "one pass over the same bytes at memory speed: torch.add(a, v, out=) into a "
+                      "preallocated buffer (read a and v, write one output)",
+             "bound, fresh output": "torch.add(a, v): the same pass into a new tensor, as every scan returns "
+                                    "one (first touch of fresh pages included)"}
+    if backward:
+        a.requires_grad_()
+        v.requires_grad_()
+        upstream = torch.randn(batch, T, N, generator=gen, dtype=dtype, device=device)
+        contenders["fast"] = _grad_pass(lambda: diagonal_fast.diagonal_scan(a, v), [a, v], upstream)
+        contenders["reference"] = _grad_pass(lambda: diagonal_naive.diagonal_scan_reference(a, v), [a, v], upstream)
+        contenders["bound"] = _grad_pass(lambda: torch.add(a, v), [a, v], upstream)
+        notes = {"bound": "torch.add(a, v) forward and backward (fresh outputs)"}
+    else:
+        buffer = torch.empty_like(v)
+        contenders["fast"] = lambda: diagonal_fast.diagonal_scan(a, v)
+        contenders["reference"] = lambda: diagonal_naive.diagonal_scan_reference(a, v)
+        contenders["bound"] = lambda: torch.add(a, v, out=buffer)
+        contenders["bound, fresh output"] = lambda: torch.add(a, v)
+        if device.type == "cuda" and importlib.util.find_spec("triton") is not None:
+            from impl.diagonal_rnn import triton_scan
+            if triton_scan.triton_usable(device):
+                contenders["triton"] = lambda: triton_scan.diagonal_scan_triton(a, v)
+                contenders["copy"] = lambda: v.clone()
+                notes["copy"] = "device copy of v (read and write BTN elements): the copy bandwidth"
+    if peers and not backward:
+        acc = accelerated_scan_reference()
+        if acc is not None and T & (T - 1) == 0:
+            # its native layout (B, C, T), prepared outside the timing
+            gates, tokens = a.transpose(1, 2).contiguous(), v.transpose(1, 2).contiguous()
+            contenders["peer: accelerated-scan ref"] = lambda: acc(gates, tokens)
+        else:
+            notes["peer: accelerated-scan ref"] = ("not installed" if acc is None
+                                                   else f"needs a power-of-two length, T = {T}")
+        assoc = torch_associative_scan()
+        if assoc is not None:
+            contenders["peer: torch associative_scan"] = lambda: assoc(_monoid, (a, v), dim=1,
+                                                                       combine_mode="generic")
+        else:
+            notes["peer: torch associative_scan"] = f"not in torch {torch.__version__}"
+        notes["reference"] = "the plain loop (impl.diagonal_rnn.naive), also the plain-loop peer"
+    name = f"diagonal_scan{' fwd+bwd' if backward else ''} B{batch} T{T} N{N} {str(dtype).removeprefix('torch.')}"
+    return Case(name, contenders, batch * T, None if backward else bytes_moved, notes)
+
+
+# --------------------------------------------------------------------------- Elman recurrences
+
+def _elman_weights(kind: str, d: int, rank: int, gen, dtype, device) -> dict[str, torch.Tensor]:
+    def w(*shape, scale=None):
+        scale = scale if scale is not None else shape[-1] ** -0.5
+        return (torch.randn(*shape, generator=gen, dtype=dtype, device=device) * scale).requires_grad_()
+    if kind == "stock":
+        return {"W_x": w(d, d), "W_h": w(d, d, scale=0.9 * d ** -0.5), "b": w(d, scale=0.0)}
+    if kind == "e5":
+        return {"U_h": w(d, rank, scale=0.9 * rank ** -0.5), "V_h": w(rank, d), "U_x": w(d, rank),
+                "V_x": w(rank, d), "U_z": w(d, rank), "V_z": w(rank, d), "b": w(d, scale=0.0)}
+    if kind == "xgated":
+        return {"W_in": w(d, d), "W_x": w(d, d), "W_h": w(d, d, scale=0.9 * d ** -0.5), "b": w(d, scale=0.0),
+                "W_gate": w(d, d), "b_gate": w(d, scale=0.0), "W_out": w(d, d)}
+    raise ValueError(f"elman case: unknown kind {kind!r} (stock, e5, xgated)")
+
+
+ELMAN_PATHS = {"stock": ("elman_fast", "elman_reference"), "e5": ("e5_fast", "e5_reference"),
+               "xgated": ("xgated_fast", "xgated_reference")}
+
+
+def elman_case(kind: str, batch: int, T: int, d: int, *, rank: int | None = None, dtype=torch.float32,
+               device="cpu", backward: bool = True, seed: int = 0) -> Case:
+    """An Elman recurrence of width d (state d), forward or forward+backward w.r.t. its weights."""
+    device = torch.device(device)
+    gen = torch.Generator(device=device).manual_seed(seed)
+    rank = rank or max(1, d // 4)
+    weights = _elman_weights(kind, d, rank, gen, dtype, device)
+    x = torch.randn(batch, T, d, generator=gen, dtype=dtype, device=device)
+    fast_name, ref_name = ELMAN_PATHS[kind]
+    # looked up at call time, so a change to the module (or a planted slowdown) is what gets timed
+    fast = lambda: getattr(elman_fast_paths, fast_name)(**weights, x=x)            # noqa: E731
+    reference = lambda: getattr(elman_naive, ref_name)(**weights, x=x)             # noqa: E731
+    leaves = list(weights.values())
+    contenders: dict[str, Contender] = {}
+    if backward:
+        upstream = torch.randn(batch, T, d, generator=gen, dtype=dtype, device=device)
+        contenders["fast"] = _grad_pass(fast, leaves, upstream)
+        contenders["reference"] = _grad_pass(reference, leaves, upstream)
+    else:
+        contenders["fast"], contenders["reference"] = fast, reference
+    notes = {}
+    if kind == "stock":
+        W_x, W_h = weights["W_x"].detach(), weights["W_h"].detach()
+        h = torch.randn(batch, d, generator=gen, dtype=dtype, device=device)
+        X, Z = x.reshape(-1, d), torch.randn(batch * T, d, generator=gen, dtype=dtype, device=device)
+
+        def skeleton():
+            X @ W_x.T                                  # input projection, all steps at once
+            for _ in range(T):
+                h @ W_h.T                              # one batched step matmul per step
+            if backward:
+                for _ in range(T):
+                    h @ W_h                            # the carried gradient, one step matmul per step
+                Z.T @ X                                # ∂W_x over all B·T steps
+                Z.T @ Z                                # ∂W_h over all B·T steps
+        contenders["bound"] = skeleton
+        notes["bound"] = ("matmul skeleton: X W_xᵀ + T × (h W_hᵀ)" +
+                          (" + T × (g W_h) + two (d × BT)(BT × d) weight-gradient matmuls" if backward else ""))
+    label = {"stock": "elman", "e5": f"e5 (rank {rank})", "xgated": "xgated"}[kind]
+    name = f"{label}{' fwd+bwd' if backward else ''} B{batch} T{T} d{d} {str(dtype).removeprefix('torch.')}"
+    return Case(name, contenders, batch * T, None, notes)
+
+
+# --------------------------------------------------------------------------- the SSD core
+
+def ssd_case(batch: int, T: int, heads: int, headdim: int, d_state: int, *, dtype=torch.float32,
+             device="cpu", backward: bool = False, seed: int = 0) -> Case:
+    """Mamba2's SSD recurrence: the chunked algorithm against the step loop."""
+    device = torch.device(device)
+    gen = torch.Generator(device=device).manual_seed(seed)
+    r = lambda *s: torch.randn(*s, generator=gen, dtype=dtype, device=device)  # noqa: E731
+    x, B, C = r(batch, T, heads, headdim), r(batch, T, heads, d_state), r(batch, T, heads, d_state)
+    dt = torch.nn.functional.softplus(r(batch, T, heads))
+    A = -torch.rand(heads, generator=gen, dtype=dtype, device=device) - 0.5
+    leaves = [x, B, C]
+    fast = lambda: ssd_fast.ssd_chunked(x, dt, A, B, C)                  # noqa: E731
+    reference = lambda: ssd_naive.ssd_reference(x, dt, A, B, C)         # noqa: E731
+    if backward:
+        for t in leaves:
+            t.requires_grad_()
+        upstream = r(batch, T, heads, headdim)
+        contenders = {"fast": _grad_pass(fast, leaves, upstream), "reference": _grad_pass(reference, leaves, upstream)}
+    else:
+        contenders = {"fast": fast, "reference": reference}
+    name = (f"ssd{' fwd+bwd' if backward else ''} B{batch} T{T} H{heads} P{headdim} N{d_state} "
+            f"{str(dtype).removeprefix('torch.')}")
+    return Case(name, contenders, batch * T, None, {})
+
+
+# --------------------------------------------------------------------------- whole layers
+
+LAYER_KINDS = ("e1", "e5", "xgated", "mamba2")
+
+
+def build_layer(kind: str, dim: int, *, dtype=torch.float32, device="cpu", path: str | None = None):
+    """One recurrent layer of `impl` at width `dim`, with the layer's default (fast) path unless `path`."""
+    from impl.elman.models import E1Layer, E5Layer, XGatedElman
+    from impl.ssm.model import Mamba2Layer
+    kw = dict(dtype=dtype, device=device)
+    if kind == "e1":
+        layer = E1Layer(dim, 1.0, **kw)
+    elif kind == "e5":
+        layer = E5Layer(dim, max(1, dim // 4), **kw)
+    elif kind == "xgated":
+        layer = XGatedElman(dim, 1.0, **kw)
+    elif kind == "mamba2":
+        layer = Mamba2Layer(dim, d_state=64, expand=2, headdim=min(64, 2 * dim), **kw)
+    else:
+        raise ValueError(f"layer case: unknown kind {kind!r}, expected one of {LAYER_KINDS}")
+    if path is not None:
+        layer.path = path
+    return layer
+
+
+def layer_case(kind: str, batch: int, T: int, dim: int, *, dtype=torch.float32, device="cpu",
+               reference: bool = True, seed: int = 0) -> Case:
+    """A whole layer (batch, T, dim) → (batch, T, dim), forward+backward w.r.t. its parameters and
+    input: its fast path against its step-by-step path ("reference" for Elman, "reference" for SSD)."""
+    device = torch.device(device)
+    torch.manual_seed(seed)
+    fast_layer = build_layer(kind, dim, dtype=dtype, device=device)
+    gen = torch.Generator(device=device).manual_seed(seed)
+    x = torch.randn(batch, T, dim, generator=gen, dtype=dtype, device=device, requires_grad=True)
+    upstream = torch.randn(batch, T, dim, generator=gen, dtype=dtype, device=device)
+    contenders = {"fast": _grad_pass(lambda: fast_layer(x), [x, *fast_layer.parameters()], upstream)}
+    if reference:
+        ref_layer = build_layer(kind, dim, dtype=dtype, device=device, path="reference")
+        ref_layer.load_state_dict(fast_layer.state_dict())
+        contenders["reference"] = _grad_pass(lambda: ref_layer(x), [x, *ref_layer.parameters()], upstream)
+    params = sum(p.numel() for p in fast_layer.parameters())
+    name = f"layer {kind} fwd+bwd B{batch} T{T} dim{dim} {str(dtype).removeprefix('torch.')}"
+    return Case(name, contenders, batch * T, None, {"layer": f"{type(fast_layer).__name__}, {params:,} parameters"})
+
+
+# --------------------------------------------------------------------------- timing
+
+@dataclass
+class Measurement:
+    case: Case
+    seconds: dict[str, list[float]]               # per contender, one time per round
+
+    def median(self, name: str) -> float:
+        return statistics.median(self.seconds[name])
+
+    def ratio(self, other: str) -> float:
+        """Median over rounds of t_other / t_kernel (> 1: the kernel is faster)."""
+        kernel = self.seconds[self.case.kernel]
+        return statistics.median(o / k for o, k in zip(self.seconds[other], kernel))
+
+    def ratios(self) -> dict[str, float]:
+        return {name: self.ratio(name) for name in self.seconds if name != self.case.kernel}
+
+    def tokens_per_s(self, name: str) -> float:
+        return self.case.tokens / self.median(name)
+
+    def table(self) -> str:
+        """One line per contender: median time, tokens/s, and t_contender / t_kernel."""
+        lines = [self.case.name]
+        for name in self.seconds:
+            t = self.median(name)
+            extra = "" if name == self.case.kernel else f"   {self.case.kernel} is {self.ratio(name):6.2f}× faster"
+            if name == self.case.kernel and self.case.bytes_moved:
+                extra = f"   {self.case.bytes_moved / t / 1e9:6.1f} GB/s (read a, v; write x)"
+            lines.append(f"  {name:32s} {t * 1e3:10.3f} ms  {self.case.tokens / t:14,.0f} tok/s{extra}")
+        for name, note in self.case.notes.items():
+            lines.append(f"  ({name}: {note})")
+        return "\n".join(lines)
+
+
+def measure(case: Case, rounds: int = 7, warmup: int = 1, device=None) -> Measurement:
+    """Times every contender `rounds` times, interleaved, after `warmup` untimed calls each."""
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    names = list(case.contenders)
+    for name in names:
+        for _ in range(warmup):
+            case.contenders[name]()
+    _synchronize(device)
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        order = names[r % len(names):] + names[:r % len(names)]           # rotate who goes first
+        for name in order:
+            start = time.perf_counter()
+            case.contenders[name]()
+            _synchronize(device)
+            seconds[name].append(time.perf_counter() - start)
+    return Measurement(case, seconds)

@@ -1,0 +1,18 @@
+"""The CI regression gate (`gate.py`), run by the plain `pytest` and hence by `.ci/run`:
+every gate case's fast path agrees with its reference, and its same-run speed ratios hold
+against `kernel_baseline.json`. Refresh the baseline with `python -m benchmarks.gate --refresh`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from . import gate
+
+
+@pytest.mark.kernel_gate
+@pytest.mark.parametrize("case", list(gate.GATE_CASES))
+def test_kernel_holds_its_baseline(case):
+    verdicts = gate.run_gate([case])
+    print("\n" + gate.summary(verdicts))
+    assert all(v.passed for v in verdicts), gate.summary(verdicts)

@@ -1,0 +1,87 @@
+"""Kernel benchmarks (kind B): throughput of every fast path, with ratios against its reference,
+its peers and the hardware's bound, measured in the same run.
+
+    pytest benchmarks/test_kernel_throughput.py -m kernel_bench -p no:xdist
+
+(left out of the plain `pytest` and of `claims check`: timings need a quiet machine). Each test
+times the fast path with pytest-benchmark (its table and `--benchmark-json` hold the statistics)
+and then all contenders interleaved (`kernels.measure`), prints one table per case — time,
+tokens/s, and how many times faster the fast path is than each contender — and stores the
+ratios in the benchmark's `extra_info`. The tables are printed at the end of the run and written
+to `reports/kernel_benchmarks_<device>.md`. The issue's targets are printed beside the figures;
+nothing here asserts a speed.
+
+Sizes: the issue's (diagonal scan 8 × 4096 × 256 fp32; Elman 32 × 256 × 512) by default;
+`KERNEL_BENCH_SCALE=small` for a quick look. On CUDA the Triton scan and the device copy are
+added, and the layer table (E1, E5, X-gated Elman, Mamba2/SSD) runs at GPU sizes.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from . import kernels
+
+RESULTS: list[str] = []          # one table per case, printed and written by conftest.py at the end
+pytestmark = pytest.mark.kernel_bench
+
+DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+SMALL = os.environ.get("KERNEL_BENCH_SCALE", "issue") == "small"
+ROUNDS = 3 if SMALL else 7
+
+# (builder, kwargs, printed target) — the targets of issue 7, on this CPU
+SCAN = dict(batch=8, T=1024 if SMALL else 4096, N=256)
+ELMAN = dict(batch=32, T=64 if SMALL else 256, d=512)
+CASES = {
+    "diagonal_scan": (kernels.diagonal_scan_case, SCAN,
+                      "target: ≥ 3× faster than the fastest peer; bound ratio ≥ 0.5 (within 2× of one pass)"),
+    "diagonal_scan_fwd_bwd": (kernels.diagonal_scan_case, dict(SCAN, backward=True), None),
+    "elman_fwd_bwd": (kernels.elman_case, dict(ELMAN, kind="stock"),
+                      "target: bound ratio ≥ 0.67 (within 1.5× of the matmul skeleton)"),
+    "elman_fwd": (kernels.elman_case, dict(ELMAN, kind="stock", backward=False), None),
+    "e5_fwd_bwd": (kernels.elman_case, dict(ELMAN, kind="e5"), None),
+    "xgated_fwd_bwd": (kernels.elman_case, dict(ELMAN, kind="xgated"), None),
+    "ssd": (kernels.ssd_case, dict(batch=8, T=256 if SMALL else 1024, heads=8, headdim=64, d_state=64), None),
+    "ssd_fwd_bwd": (kernels.ssd_case, dict(batch=8, T=256 if SMALL else 1024, heads=8, headdim=64, d_state=64,
+                                           backward=True), None),
+}
+LAYER_SIZES = (dict(batch=16, T=512, dim=1024) if DEVICE.type == "cuda"
+               else dict(batch=4, T=64 if SMALL else 256, dim=256))
+
+
+def report(measurement: kernels.Measurement, benchmark, target: str | None) -> None:
+    table = measurement.table()
+    peers = {name: r for name, r in measurement.ratios().items() if name.startswith("peer")}
+    lines = [table]
+    if peers:
+        fastest = min(peers, key=peers.get)
+        lines.append(f"  fastest peer: {fastest}, fast path {peers[fastest]:.2f}× faster")
+    if "bound" in measurement.seconds:
+        lines.append(f"  bound ratio t_bound / t_fast = {measurement.ratio('bound'):.2f}")
+    if target:
+        lines.append(f"  {target}")
+    RESULTS.append("\n".join(lines))
+    benchmark.extra_info.update({"case": measurement.case.name, "device": str(DEVICE),
+                                 "tokens_per_s": measurement.tokens_per_s("fast"),
+                                 "ratios": measurement.ratios(), "notes": measurement.case.notes})
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_kernel_throughput(name, benchmark):
+    build, kwargs, target = CASES[name]
+    case = build(**kwargs, device=DEVICE)
+    benchmark.group = name
+    benchmark.pedantic(case.contenders["fast"], rounds=ROUNDS, warmup_rounds=1)
+    report(kernels.measure(case, rounds=ROUNDS, device=DEVICE), benchmark, target)
+
+
+@pytest.mark.parametrize("kind", kernels.LAYER_KINDS)
+def test_layer_throughput(kind, benchmark):
+    """tokens/s of one layer of each family, forward+backward, fast path vs its step loop."""
+    case = kernels.layer_case(kind, **LAYER_SIZES, device=DEVICE, reference=DEVICE.type == "cpu")
+    benchmark.group = "layers"
+    benchmark.pedantic(case.contenders["fast"], rounds=ROUNDS, warmup_rounds=1)
+    report(kernels.measure(case, rounds=ROUNDS, device=DEVICE), benchmark, None)

@@ -1,0 +1,100 @@
+"""The kernel regression gate (`benchmarks/gate.py`) can say both things: green on the intact
+kernels, red on a planted 2× slowdown and on a planted deviation from the reference.
+
+The planted slowdowns make the whole fast path do its work twice (forward and backward):
+y = ½ (f(x) + f(x)) is bitwise f(x), so only the speed changes. The gate is run against the
+committed baseline, as CI runs it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import gate
+from impl.diagonal_rnn import scan as diagonal_scan_module
+from impl.elman import fast as elman_fast_module
+
+
+def twice(fn):
+    """The same function, doing its work twice: a 2× slowdown that leaves every result exact."""
+    def slowed(*args, **kwargs):
+        first, second = fn(*args, **kwargs), fn(*args, **kwargs)
+        if isinstance(first, tuple):
+            return tuple(0.5 * (p + q) for p, q in zip(first, second))
+        return 0.5 * (first + second)
+    return slowed
+
+
+def failures(verdicts):
+    return [v for v in verdicts if not v.passed]
+
+
+# ---------------------------------------------------------------- the decision rule, on numbers
+
+def test_judge_passes_within_the_margin_and_fails_below_it_twice():
+    assert gate.judge("k", "reference", 3.0, [2.0]).passed                # 0.67 of baseline: above the floor
+    assert not gate.judge("k", "reference", 3.0, [1.5, 1.6]).passed       # a 2× slowdown: both below
+    assert gate.judge("k", "reference", 3.0, [1.5, 2.5]).passed           # one noisy stretch, then back
+    verdict = gate.judge("k", "bound", 0.1, [0.2])
+    assert verdict.passed and "refresh" in verdict.detail                 # much faster: says to refresh
+    assert gate.judge("k", "bound", 0.1, [0.0651]).floor == pytest.approx(0.065)
+
+
+# ---------------------------------------------------------------- the gate on the real kernels
+
+CASES = ["diagonal_scan", "elman_fwd_bwd"]
+
+
+def test_gate_is_green_on_the_intact_kernels():
+    verdicts = gate.run_gate(CASES)
+    assert not failures(verdicts), gate.summary(verdicts)
+    assert {v.ratio for v in verdicts} == {"deviation", "reference", "bound"}
+
+
+@pytest.mark.parametrize(("module", "name", "case"), [(diagonal_scan_module, "diagonal_scan", "diagonal_scan"),
+                                                      (elman_fast_module, "elman_fast", "elman_fwd_bwd")])
+def test_gate_is_red_on_a_planted_2x_slowdown(monkeypatch, module, name, case):
+    monkeypatch.setattr(module, name, twice(getattr(module, name)))
+    verdicts = gate.run_gate([case])
+    failed = failures(verdicts)
+    # the kernel still computes the right thing; its speed ratios fall (measured twice) below the floor
+    assert [v.ratio for v in failed] == ["reference", "bound"], gate.summary(verdicts)
+    for v in failed:
+        assert len(v.measured) == 2 and max(v.measured) < v.floor, v.line()
+        assert max(v.measured) < 0.75 * v.baseline, v.line()
+
+
+def test_gate_is_red_on_a_planted_deviation(monkeypatch):
+    exact = diagonal_scan_module.chunked_scan
+    monkeypatch.setattr(diagonal_scan_module, "chunked_scan", lambda *a, **k: exact(*a, **k) * (1 + 1e-7))
+    verdicts = gate.run_gate(["diagonal_scan"])
+    failed = failures(verdicts)
+    assert [v.ratio for v in failed] == ["deviation"], gate.summary(verdicts)
+    assert "1.00e-07" in failed[0].detail
+
+
+# ---------------------------------------------------------------- a bad baseline is named
+
+def test_bad_baselines_raise_errors_naming_the_file(tmp_path):
+    missing = tmp_path / "none.json"
+    with pytest.raises(gate.BaselineError, match=r"none\.json: no kernel baseline"):
+        gate.run_gate(["ssd"], missing)
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"schema": "kernel-baseline/1",\n "ratios": }')
+    with pytest.raises(gate.BaselineError, match=r"broken\.json: not valid JSON \(line 2"):
+        gate.run_gate(["ssd"], broken)
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps({"schema": gate.SCHEMA, "measured": {}, "ratios": {"ssd": {"reference": 4.0}}}))
+    with pytest.raises(gate.BaselineError, match=r"partial\.json: no baseline for gate case 'elman_fwd_bwd'"):
+        gate.run_gate(["elman_fwd_bwd"], partial)
+    with pytest.raises(gate.BaselineError, match="unknown gate case 'nope'"):
+        gate.run_gate(["nope"], partial)
+
+
+def test_committed_baseline_covers_every_gate_case():
+    data = gate.load_baseline()
+    assert set(data["ratios"]) == set(gate.GATE_CASES)
+    for name, ratios in data["ratios"].items():
+        assert "reference" in ratios and all(v > 0 for v in ratios.values()), (name, ratios)
