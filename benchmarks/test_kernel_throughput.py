@@ -61,6 +61,15 @@ def report(measurement: kernels.Measurement, benchmark, target: str | None) -> N
         lines.append(f"  fastest peer: {fastest}, fast path {peers[fastest]:.2f}× faster")
     if "bound" in measurement.seconds:
         lines.append(f"  bound ratio t_bound / t_fast = {measurement.ratio('bound'):.2f}")
+    seconds = measurement.seconds
+    if "triton" in seconds and "copy" in seconds and measurement.case.bytes_moved:
+        scan_bytes = measurement.case.bytes_moved                       # read a, v; write x
+        copy_bytes = scan_bytes * 2 / 3                                  # read v; write its copy
+        scan_bw = scan_bytes / measurement.median("triton")
+        copy_bw = copy_bytes / measurement.median("copy")
+        lines.append(f"  Triton scan {scan_bw / 1e9:.0f} GB/s = {scan_bw / copy_bw:.0%} of the device copy "
+                     f"bandwidth {copy_bw / 1e9:.0f} GB/s (target ≥ 60%)")
+        benchmark.extra_info["triton_fraction_of_copy_bandwidth"] = scan_bw / copy_bw
     if target:
         lines.append(f"  {target}")
     RESULTS.append("\n".join(lines))
