@@ -238,6 +238,28 @@ def ssd_case(batch: int, T: int, heads: int, headdim: int, d_state: int, *, dtyp
     return Case(name, contenders, batch * T, None, {})
 
 
+# --------------------------------------------------------------------------- the dense linear RNN
+
+def linear_rnn_case(batch: int, T: int, n: int, m: int, *, dtype=torch.float32, device="cpu", seed: int = 0) -> Case:
+    """h_t = A h_{t-1} + B x_t with a dense A: the log-depth affine scan against the step loop.
+
+    The scan composes n × n matrices (O(T log T · n³) work against the loop's O(T · n²)): it is
+    the parallel form the capacity and associativity claims are about, not a fast path on a CPU.
+    """
+    from impl.linear_rnn import naive as linear_naive
+    from impl.linear_rnn import scan as linear_scan
+    device = torch.device(device)
+    gen = torch.Generator(device=device).manual_seed(seed)
+    A = torch.randn(n, n, generator=gen, dtype=dtype, device=device) * 0.9 / n ** 0.5
+    B = torch.randn(n, m, generator=gen, dtype=dtype, device=device)
+    x = torch.randn(batch, T, m, generator=gen, dtype=dtype, device=device)
+    contenders = {"fast": lambda: linear_scan.linear_rnn_scan(A, B, x),
+                  "reference": lambda: linear_naive.linear_rnn_reference(A, B, x)}
+    name = f"linear_rnn scan B{batch} T{T} n{n} m{m} {str(dtype).removeprefix('torch.')}"
+    return Case(name, contenders, batch * T, None,
+                {"fast": "impl.linear_rnn.scan (log-depth affine scan over n × n matrices)"})
+
+
 # --------------------------------------------------------------------------- whole layers
 
 LAYER_KINDS = ("e1", "e5", "xgated", "mamba2")
@@ -309,7 +331,11 @@ class Measurement:
         lines = [self.case.name]
         for name in self.seconds:
             t = self.median(name)
-            extra = "" if name == self.case.kernel else f"   {self.case.kernel} is {self.ratio(name):6.2f}× faster"
+            extra = ""
+            if name != self.case.kernel:
+                r = self.ratio(name)
+                extra = (f"   {self.case.kernel} is {r:6.2f}× faster" if r >= 1
+                         else f"   {self.case.kernel} is {1 / r:6.2f}× slower (ratio {r:.2f})")
             if name == self.case.kernel and self.case.bytes_moved:
                 extra = f"   {self.case.bytes_moved / t / 1e9:6.1f} GB/s (read a, v; write x)"
             lines.append(f"  {name:32s} {t * 1e3:10.3f} ms  {self.case.tokens / t:14,.0f} tok/s{extra}")

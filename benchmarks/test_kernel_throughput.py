@@ -44,6 +44,7 @@ CASES = {
     "elman_fwd": (kernels.elman_case, dict(ELMAN, kind="stock", backward=False), None),
     "e5_fwd_bwd": (kernels.elman_case, dict(ELMAN, kind="e5"), None),
     "xgated_fwd_bwd": (kernels.elman_case, dict(ELMAN, kind="xgated"), None),
+    "linear_rnn": (kernels.linear_rnn_case, dict(batch=8, T=256, n=32, m=8), None),
     "ssd": (kernels.ssd_case, dict(batch=8, T=256 if SMALL else 1024, heads=8, headdim=64, d_state=64), None),
     "ssd_fwd_bwd": (kernels.ssd_case, dict(batch=8, T=256 if SMALL else 1024, heads=8, headdim=64, d_state=64,
                                            backward=True), None),
