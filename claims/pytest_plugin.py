@@ -72,6 +72,7 @@ class RunState:
     deselected_ids: set = field(default_factory=set)     # reported by xdist workers
     collection_error_ids: list[str] = field(default_factory=list)
     interrupts: list[str] = field(default_factory=list)
+    worker_torch: tuple[str | None, str] | None = None   # (version, device) as an xdist worker saw them
 
 
 class _RunListener:
@@ -102,6 +103,8 @@ class _RunListener:
         ran stay 'never ran', which makes the run incomplete)."""
         output = getattr(node, "workeroutput", None) or {}
         self.state.deselected_ids.update(output.get("claims_deselected", ()))
+        if output.get("claims_torch_imported"):
+            self.state.worker_torch = tuple(output["claims_torch"])
         for nodeid, ids in output.get("claims_collected", ()):
             if nodeid not in self.state.records:  # deselected ones are moved aside when the report is written
                 self.state.records[nodeid] = ItemRecord(nodeid, tuple(ids), _evidence(self.state, nodeid, ids))
@@ -436,12 +439,16 @@ def _write(session, exitstatus) -> None:
                 v.reason = "not in this run's selection; " + v.reason
 
     torch_version, device = _torch_info()
+    if "torch" not in sys.modules and state.worker_torch:   # under xdist the workers imported torch
+        torch_version, device = state.worker_torch
     ran = [r for r in state.records.values() if r.outcome in RAN]
     run = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "duration_s": round(time.time() - state.started, 2),
         "git_commit": _git(config.rootpath, "rev-parse", "HEAD"),
-        "git_dirty": bool(_git(config.rootpath, "status", "--porcelain", "--untracked-files=no")),
+        # changes outside reports/: this run's own report and figures are not what makes the code dirty
+        "git_dirty": bool(_git(config.rootpath, "status", "--porcelain", "--untracked-files=no", "--", ".",
+                               ":(exclude)reports")),
         "python": platform.python_version(),
         "torch": torch_version,
         "device": device,
@@ -505,6 +512,8 @@ def pytest_sessionfinish(session, exitstatus):
         if state is not None:
             config.workeroutput["claims_collected"] = [[r.nodeid, list(r.claims)] for r in state.records.values()]
             config.workeroutput["claims_deselected"] = [item.nodeid for item in state.deselected_items]
+            config.workeroutput["claims_torch"] = [None if v is None else str(v) for v in _torch_info()]
+            config.workeroutput["claims_torch_imported"] = "torch" in sys.modules
         return  # the controller writes the report
     _write(session, exitstatus)
 

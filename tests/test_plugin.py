@@ -273,6 +273,7 @@ def test_figures_of_a_partial_run_stay_in_partial_and_leave_the_full_report_alon
 
 
 XDIST_CHECKS = CHECKS + '''
+import torch  # only the workers import it: the report's torch and device must come from them
 
 @pytest.mark.claim("demo.nocheck")
 def test_inconclusive(evidence):
@@ -304,3 +305,5 @@ def test_under_xdist_the_controller_reports_what_the_workers_ran(pytester, mini_
     outcomes = sorted(c["outcome"] for c in claims["demo.holds"]["checks"])
     assert outcomes == ["deselected", "passed"]
     assert not (pytester.path / "reports" / "claims.json").exists()   # written once, by the controller
+    assert "node down" not in result.stdout.str() + result.stderr.str()     # no worker crashed at its end
+    assert report["run"]["device"].startswith(("cpu", "cuda")), report["run"]["device"]
