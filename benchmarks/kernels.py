@@ -154,18 +154,24 @@ def _elman_weights(kind: str, d: int, rank: int, gen, dtype, device) -> dict[str
     def w(*shape, scale=None):
         scale = scale if scale is not None else shape[-1] ** -0.5
         return (torch.randn(*shape, generator=gen, dtype=dtype, device=device) * scale).requires_grad_()
-    if kind == "stock":
-        return {"W_x": w(d, d), "W_h": w(d, d, scale=0.9 * d ** -0.5), "b": w(d, scale=0.0)}
+    if kind in ("stock", "residual"):
+        gain = 0.9 if kind == "stock" else 0.3          # the residual state grows: keep its steps small
+        return {"W_x": w(d, d), "W_h": w(d, d, scale=gain * d ** -0.5), "b": w(d, scale=0.0)}
+    if kind == "e1":
+        return {"W_in": w(2 * d, d), "W_x": w(d, d), "W_h": w(d, d, scale=0.9 * d ** -0.5), "b": w(d, scale=0.0),
+                "W_out": w(d, d)}
     if kind == "e5":
         return {"U_h": w(d, rank, scale=0.9 * rank ** -0.5), "V_h": w(rank, d), "U_x": w(d, rank),
                 "V_x": w(rank, d), "U_z": w(d, rank), "V_z": w(rank, d), "b": w(d, scale=0.0)}
     if kind == "xgated":
         return {"W_in": w(d, d), "W_x": w(d, d), "W_h": w(d, d, scale=0.9 * d ** -0.5), "b": w(d, scale=0.0),
                 "W_gate": w(d, d), "b_gate": w(d, scale=0.0), "W_out": w(d, d)}
-    raise ValueError(f"elman case: unknown kind {kind!r} (stock, e5, xgated)")
+    raise ValueError(f"elman case: unknown kind {kind!r} (stock, residual, e1, e5, xgated)")
 
 
-ELMAN_PATHS = {"stock": ("elman_fast", "elman_reference"), "e5": ("e5_fast", "e5_reference"),
+ELMAN_PATHS = {"stock": ("elman_fast", "elman_reference"),
+               "residual": ("residual_elman_fast", "residual_elman_reference"),
+               "e1": ("e1_fast", "e1_reference"), "e5": ("e5_fast", "e5_reference"),
                "xgated": ("xgated_fast", "xgated_reference")}
 
 
@@ -207,7 +213,8 @@ def elman_case(kind: str, batch: int, T: int, d: int, *, rank: int | None = None
         contenders["bound"] = skeleton
         notes["bound"] = ("matmul skeleton: X W_xᵀ + T × (h W_hᵀ)" +
                           (" + T × (g W_h) + two (d × BT)(BT × d) weight-gradient matmuls" if backward else ""))
-    label = {"stock": "elman", "e5": f"e5 (rank {rank})", "xgated": "xgated"}[kind]
+    label = {"stock": "elman", "residual": "residual elman", "e1": "e1", "e5": f"e5 (rank {rank})",
+             "xgated": "xgated"}[kind]
     name = f"{label}{' fwd+bwd' if backward else ''} B{batch} T{T} d{d} {str(dtype).removeprefix('torch.')}"
     return Case(name, contenders, batch * T, None, notes)
 

@@ -42,6 +42,8 @@ CASES = {
     "elman_fwd_bwd": (kernels.elman_case, dict(ELMAN, kind="stock"),
                       "target: bound ratio ≥ 0.67 (within 1.5× of the matmul skeleton)"),
     "elman_fwd": (kernels.elman_case, dict(ELMAN, kind="stock", backward=False), None),
+    "residual_elman_fwd_bwd": (kernels.elman_case, dict(ELMAN, kind="residual"), None),
+    "e1_fwd_bwd": (kernels.elman_case, dict(ELMAN, kind="e1"), None),
     "e5_fwd_bwd": (kernels.elman_case, dict(ELMAN, kind="e5"), None),
     "xgated_fwd_bwd": (kernels.elman_case, dict(ELMAN, kind="xgated"), None),
     "linear_rnn": (kernels.linear_rnn_case, dict(batch=8, T=256, n=32, m=8), None),
