@@ -155,11 +155,12 @@ def run_gate(cases: list[str] | None = None, path: Path = BASELINE, rounds: int 
         verdicts.append(deviation(name))
         stored = baseline["ratios"][name]
         first = measure_ratios(name, rounds)
-        second = measure_ratios(name, rounds) if any(first[r] < (1 - MARGIN) * stored[r] for r in stored) else {}
-        for ratio, value in stored.items():
+        for ratio in stored:
             if ratio not in first:
                 raise BaselineError(f"{path}: case {name!r} has a baseline for ratio {ratio!r}, which the case "
                                     f"no longer measures ({', '.join(first)})")
+        second = measure_ratios(name, rounds) if any(first[r] < (1 - MARGIN) * stored[r] for r in stored) else {}
+        for ratio, value in stored.items():
             verdicts.append(judge(name, ratio, value, [first[ratio]] + ([second[ratio]] if second else [])))
     return verdicts
 

@@ -91,6 +91,10 @@ def test_bad_baselines_raise_errors_naming_the_file(tmp_path):
         gate.run_gate(["elman_fwd_bwd"], partial)
     with pytest.raises(gate.BaselineError, match="unknown gate case 'nope'"):
         gate.run_gate(["nope"], partial)
+    renamed = tmp_path / "renamed.json"
+    renamed.write_text(json.dumps({"schema": gate.SCHEMA, "measured": {}, "ratios": {"ssd": {"peer": 4.0}}}))
+    with pytest.raises(gate.BaselineError, match=r"renamed\.json: case 'ssd' has a baseline for ratio 'peer'"):
+        gate.run_gate(["ssd"], renamed)
 
 
 def test_committed_baseline_covers_every_gate_case():
