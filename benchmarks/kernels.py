@@ -107,7 +107,9 @@ def diagonal_scan_case(batch: int, T: int, N: int, *, dtype=torch.float32, devic
     notes = {"bound": "one pass over the same bytes at memory speed: torch.add(a, v, out=) into a "
                       "preallocated buffer (read a and v, write one output)",
              "bound, fresh output": "torch.add(a, v): the same pass into a new tensor, as every scan returns "
-                                    "one (first touch of fresh pages included)"}
+                                    "one (first touch of fresh pages included)",
+             "copy of the inputs": "a memory copy of the same bytes: a and v copied into preallocated buffers "
+                                   "(reads what the scan reads, writes twice what it writes)"}
     if backward:
         a.requires_grad_()
         v.requires_grad_()
@@ -117,11 +119,12 @@ def diagonal_scan_case(batch: int, T: int, N: int, *, dtype=torch.float32, devic
         contenders["bound"] = _grad_pass(lambda: torch.add(a, v), [a, v], upstream)
         notes = {"bound": "torch.add(a, v) forward and backward (fresh outputs)"}
     else:
-        buffer = torch.empty_like(v)
+        buffer, copy_a, copy_v = torch.empty_like(v), torch.empty_like(a), torch.empty_like(v)
         contenders["fast"] = lambda: diagonal_fast.diagonal_scan(a, v)
         contenders["reference"] = lambda: diagonal_naive.diagonal_scan_reference(a, v)
         contenders["bound"] = lambda: torch.add(a, v, out=buffer)
         contenders["bound, fresh output"] = lambda: torch.add(a, v)
+        contenders["copy of the inputs"] = lambda: (copy_a.copy_(a), copy_v.copy_(v))
         if device.type == "cuda" and importlib.util.find_spec("triton") is not None:
             from impl.diagonal_rnn import triton_scan
             if triton_scan.triton_usable(device):
