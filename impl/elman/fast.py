@@ -46,26 +46,26 @@ class _TanhRecurrence(torch.autograd.Function):
     Autograd through the step loop would keep one graph node per step and, for u[:, t], build a
     zero tensor of u's full size per step (T² memory traffic), and would accumulate the gradient
     of M with one small matmul per step. Here the backward loop carries only ∂/∂h through the
-    steps (one matmul by M per step, which no implementation can avoid) and the gradient of M is
-    one matmul over all B·T steps at once, by autograd on `apply(H_prev)`.
+    steps (one matmul by M per step, which no implementation can avoid) and the gradients of M's
+    weights are matmuls over all B·T steps at once.
 
-    M enters through two maps given by the caller: `apply(h, *weights, add=None) = [add +] h Mᵀ` and
-    `transpose(g, *weights) = g M` (for E5's factored M = U V: (h Vᵀ) Uᵀ and (g U) V).
+    M enters through a `linear_map` (`DENSE` for M = W_h, `FACTORED` for E5's M = U V), which gives
+    h ↦ [add +] h Mᵀ, g ↦ g M, and the weight gradients from all ∂L/∂z (Z) and h_{t-1} (H).
     """
 
     @staticmethod
-    def forward(ctx, u, h0, residual, apply, transpose, *weights):
+    def forward(ctx, u, h0, residual, linear_map, *weights):
         batch, T, n = u.shape
         h = u.new_zeros(batch, n) if h0 is None else h0
         states = torch.empty_like(u)
         for t, u_t in enumerate(u.unbind(1)):
             if residual:
-                h = h + torch.tanh(apply(h, *weights, add=u_t))
+                h = h + torch.tanh(linear_map.apply(h, *weights, add=u_t))
                 states[:, t] = h
             else:                                      # straight into the output: no copy per step
-                h = torch.tanh(apply(h, *weights, add=u_t), out=states[:, t])
+                h = torch.tanh(linear_map.apply(h, *weights, add=u_t), out=states[:, t])
         ctx.save_for_backward(u.new_zeros(batch, n) if h0 is None else h0, states, *weights)
-        ctx.residual, ctx.recurrent, ctx.recurrent_transpose, ctx.has_h0 = residual, apply, transpose, h0 is not None
+        ctx.residual, ctx.linear_map, ctx.has_h0 = residual, linear_map, h0 is not None
         return states
 
     @staticmethod
@@ -81,48 +81,60 @@ class _TanhRecurrence(torch.autograd.Function):
         for t in range(states.shape[1] - 1, -1, -1):
             total = grad_states[:, t] + carry                                  # ∂L/∂h_t
             torch.mul(total, slope[:, t], out=grad_z[:, t])
-            carry = ctx.recurrent_transpose(grad_z[:, t], *weights)
+            carry = ctx.linear_map.transpose(grad_z[:, t], *weights)
             if ctx.residual:
                 carry += total
-        grad_weights = [None] * len(weights)
-        wanted = [w for w, need in zip(weights, ctx.needs_input_grad[5:]) if need]
-        if wanted:
-            with torch.enable_grad():
-                detached = [w.detach().requires_grad_(need) for w, need in zip(weights, ctx.needs_input_grad[5:])]
-                product = ctx.recurrent(previous.reshape(-1, previous.shape[-1]), *detached)
-                found = iter(torch.autograd.grad(product, [w for w in detached if w.requires_grad],
-                                                 grad_z.reshape(product.shape)))
-            grad_weights = [next(found) if need else None for need in ctx.needs_input_grad[5:]]
+        n = states.shape[-1]
+        needed = ctx.needs_input_grad[4:]
+        grad_weights = (ctx.linear_map.weight_gradients(grad_z.reshape(-1, n), previous.reshape(-1, n), *weights)
+                        if any(needed) else (None,) * len(weights))
         grad_h0 = carry if ctx.has_h0 and ctx.needs_input_grad[1] else None
-        return (grad_z if ctx.needs_input_grad[0] else None, grad_h0, None, None, None, *grad_weights)
+        return (grad_z if ctx.needs_input_grad[0] else None, grad_h0, None, None,
+                *(g if need else None for g, need in zip(grad_weights, needed)))
 
 
-def _dense(h, W, add=None):
-    return h @ W.T if add is None else torch.addmm(add, h, W.T)
+class DENSE:
+    """M = W (n × n)."""
+
+    @staticmethod
+    def apply(h, W, add=None):
+        return h @ W.T if add is None else torch.addmm(add, h, W.T)
+
+    @staticmethod
+    def transpose(g, W):
+        return g @ W
+
+    @staticmethod
+    def weight_gradients(Z, H, W):                  # z = h Wᵀ: ∂W = Σ_steps z̄ᵀ h
+        return (Z.T @ H,)
 
 
-def _dense_transpose(g, W):
-    return g @ W
+class FACTORED:
+    """M = U V, U (n × r), V (r × n): two thin matmuls instead of one n × n."""
+
+    @staticmethod
+    def apply(h, U, V, add=None):
+        return (h @ V.T) @ U.T if add is None else torch.addmm(add, h @ V.T, U.T)
+
+    @staticmethod
+    def transpose(g, U, V):
+        return (g @ U) @ V
+
+    @staticmethod
+    def weight_gradients(Z, H, U, V):               # z = (h Vᵀ) Uᵀ: ∂U = z̄ᵀ (h Vᵀ), ∂V = (z̄ U)ᵀ h
+        return Z.T @ (H @ V.T), (Z @ U).T @ H
 
 
 def _tanh_loop(u: torch.Tensor, W_h: torch.Tensor, h0: torch.Tensor | None, *, residual: bool = False):
     """States of h_t = [h_{t-1} +] tanh(u_t + W_h h_{t-1}) for precomputed u (batch, T, n)."""
-    return _run(u, h0, residual, _dense, _dense_transpose, W_h)
+    return _run(u, h0, residual, DENSE, W_h)
 
 
-def _factored(h, U, V, add=None):
-    return (h @ V.T) @ U.T if add is None else torch.addmm(add, h @ V.T, U.T)
-
-
-def _factored_transpose(g, U, V):
-    return (g @ U) @ V
-
-
-def _run(u, h0, residual, apply, transpose, *weights):
+def _run(u, h0, residual, linear_map, *weights):
     batch, T, n = u.shape
     if T == 0:
         return u.new_zeros(batch, 0, n), (u.new_zeros(batch, n) if h0 is None else h0)
-    states = _TanhRecurrence.apply(u, h0, residual, apply, transpose, *weights)
+    states = _TanhRecurrence.apply(u, h0, residual, linear_map, *weights)
     return states, states[:, -1]
 
 
@@ -150,7 +162,7 @@ def e5_fast(U_h, V_h, U_x, V_x, U_z, V_z, b, x, h0=None):
     u = (x @ V_x.T) @ U_x.T + b
     gate = F.silu((x @ V_z.T) @ U_z.T)
     # keep the factors apart in the loop: two thin (d×r) matmuls instead of one d×d
-    states, h = _run(u, h0, False, _factored, _factored_transpose, U_h, V_h)
+    states, h = _run(u, h0, False, FACTORED, U_h, V_h)
     return states * gate, h
 
 
