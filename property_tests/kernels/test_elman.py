@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from impl.elman import E1Layer, E5Layer, ResidualElman, StockElman, XGatedElman
-from impl.testing import assert_kernel_close
+from impl.testing import KERNEL_TOLERANCES, assert_kernel_close, relative_rms_error
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 DTYPES = {"fp64": torch.float64, "fp32": torch.float32, "bf16": torch.bfloat16}
@@ -94,7 +94,28 @@ def test_fast_path_matches_reference(kind, dtype_name, cfg):
                                 inputs + list(fast.parameters()), allow_unused=True)
     grads_ref = torch.autograd.grad((y_ref * proj_y.double()).sum() + (h_T_ref * proj_h.double()).sum(),
                                     inputs_ref + list(reference.parameters()), allow_unused=True)
-    for name, g, g_ref in zip(["x", "h0"][: len(inputs)] + names, grads, grads_ref, strict=True):
+    grads_loop = None
+    for i, (name, g, g_ref) in enumerate(zip(["x", "h0"][: len(inputs)] + names, grads, grads_ref, strict=True)):
         assert (g is None) == (g_ref is None), f"{where}: d/d{name} is None on one path only"
-        if g is not None:
-            assert_kernel_close(g, g_ref, dtype, "backward", f"{where}: gradient w.r.t. {name}")
+        if g is None or relative_rms_error(g, g_ref) <= KERNEL_TOLERANCES[dtype]["backward"]:
+            continue
+        # FlashAttention's criterion, as for the SSD and LRU modules: a gradient that is a long
+        # cancelling sum (W_h of a residual Elman over 100 steps) may exceed the fixed bound in
+        # float32 whatever the order of summation; then the fast path must be no worse than twice
+        # the step loop run in the same dtype (+ the bound)
+        if grads_loop is None:
+            grads_loop = same_dtype_loop_gradients(fast, inputs, proj_y, proj_h)
+        err, floor = relative_rms_error(g, g_ref), relative_rms_error(grads_loop[i], g_ref)
+        bound = KERNEL_TOLERANCES[dtype]["backward"]
+        assert err <= 2 * floor + bound, (f"{where}: gradient w.r.t. {name}: relative RMS error {err:.3g} > {bound:g} "
+                                          f"and > 2 × the {dtype} step loop's {floor:.3g} + {bound:g}")
+
+
+def same_dtype_loop_gradients(fast, inputs, proj_y, proj_h):
+    """The same gradients from the reference (step loop) path run in the fast path's dtype."""
+    loop = copy.deepcopy(fast)
+    loop.path = "reference"
+    leaves = [t.detach().clone().requires_grad_() for t in inputs]
+    y, h_T = loop(*leaves)
+    return torch.autograd.grad((y * proj_y).sum() + (h_T * proj_h).sum(), leaves + list(loop.parameters()),
+                               allow_unused=True)
