@@ -174,9 +174,13 @@ def summary(verdicts: list[Verdict], path: Path = BASELINE) -> str:
 
 
 def _commit() -> str:
+    """HEAD, marked "(dirty)" when impl/ or benchmarks/ differ from it: what the baseline measured."""
+    def git(*args):
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=Path(__file__).parent,
+                              check=True).stdout.strip()
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).parent, check=True).stdout.strip()
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", "../impl", "../benchmarks")
+        return git("rev-parse", "--short", "HEAD") + (" (dirty)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
