@@ -90,11 +90,6 @@ def torch_associative_scan() -> Callable | None:
     return associative_scan
 
 
-def _monoid(first, second):
-    (a1, v1), (a2, v2) = first, second
-    return a2 * a1, a2 * v1 + v2
-
-
 def diagonal_scan_case(batch: int, T: int, N: int, *, dtype=torch.float32, device="cpu",
                        backward: bool = False, peers: bool = True, seed: int = 0) -> Case:
     """x_t = a_t ⊙ x_{t-1} + v_t (time-varying a, as in a selective SSM), forward or forward+backward."""
@@ -142,7 +137,7 @@ def diagonal_scan_case(batch: int, T: int, N: int, *, dtype=torch.float32, devic
                                                    else f"needs a power-of-two length, T = {T}")
         assoc = torch_associative_scan()
         if assoc is not None:
-            contenders["peer: torch associative_scan"] = lambda: assoc(_monoid, (a, v), dim=1,
+            contenders["peer: torch associative_scan"] = lambda: assoc(diagonal_fast.diagonal_combine, (a, v), dim=1,
                                                                        combine_mode="generic")
         else:
             notes["peer: torch associative_scan"] = f"not in torch {torch.__version__}"
