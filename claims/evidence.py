@@ -85,6 +85,31 @@ class Evidence:
         self.records.append({"kind": "file", "path": str(path), "caption": caption,
                              "claim": self._claim(claim)})
 
+    def scale(self, ran: str, source: str, *, reduced: bool, claim: str | None = None) -> None:
+        """At what scale an experiment ran against the scale its source's claim was made at.
+
+        `ran`: model sizes, parameters, tokens (or matrices, sequences ...) of this run;
+        `source`: the same for the claim's source ("50M parameters, ~1B bytes (000 § ...)");
+        `reduced`: True for a reduced replica, whose verdict speaks for its own scale only.
+        The report prints it beside the verdict."""
+        if not ran or not source:
+            raise ValueError(f"{self.nodeid}: scale needs both `ran` and `source`")
+        claim = self._claim(claim)
+        self.records = [r for r in self.records if not (r["kind"] == "scale" and r["claim"] == claim)]
+        self.records.append({"kind": "scale", "ran": " ".join(str(ran).split()),
+                             "source": " ".join(str(source).split()), "reduced": bool(reduced),
+                             "text": ("reduced replica: " if reduced else "at the source's scale: ")
+                             + f"{' '.join(str(ran).split())} (source: {' '.join(str(source).split())})",
+                             "claim": claim})
+
+    def to_decide(self, text: str, *, claim: str | None = None) -> None:
+        """What would decide an inconclusive verdict (e.g. "≈ 9 seeds would put the interval clear of
+        0.10"), computed from the observed spread; the report prints it beside the verdict."""
+        if not text:
+            raise ValueError(f"{self.nodeid}: to_decide needs a text")
+        self.records.append({"kind": "to_decide", "text": " ".join(str(text).split()),
+                             "claim": self._claim(claim)})
+
     def inconclusive(self, reason: str) -> None:
         """The data cannot decide: the check counts as inconclusive (experiments only)."""
         if not reason:

@@ -78,3 +78,40 @@ def gradient_snr(gradients: Sequence[torch.Tensor]) -> float:
     mean = G.mean(dim=0)
     noise = ((G - mean) ** 2).sum(dim=1).sum() / (len(gradients) - 1)
     return float(mean.norm() / noise.sqrt())
+
+
+def seeds_to_decide(values: Sequence[float], thresholds: Sequence[float], level: float = 0.95,
+                    max_n: int = 10_000) -> int | None:
+    """How many seeds would put the t interval clear of every threshold, if the observed mean and
+    spread held: the smallest n with t_{(1+level)/2, n−1} · sd/√n < min |mean − threshold|.
+
+    For an inconclusive verdict's "what would decide it". None when the mean sits on a threshold
+    (no number of seeds separates them) or more than `max_n` would be needed."""
+    x = np.asarray(values, dtype=float)
+    if x.size < 2 or not np.all(np.isfinite(x)):
+        raise ValueError(f"seeds_to_decide: needs >= 2 finite values, got {x.tolist()}")
+    gap = min(abs(float(x.mean()) - float(t)) for t in thresholds)
+    return _smallest_n(x.std(ddof=1), gap, level, max_n, groups=1)
+
+
+def seeds_to_decide_difference(a: Sequence[float], b: Sequence[float], thresholds: Sequence[float],
+                               level: float = 0.95, max_n: int = 10_000) -> int | None:
+    """seeds_to_decide for a difference of means mean(a) − mean(b) with n seeds per group:
+    the smallest n with t_{(1+level)/2, 2n−2} · sqrt((s_a² + s_b²)/n) < min |diff − threshold|."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.size < 2 or b.size < 2:
+        raise ValueError(f"seeds_to_decide_difference: needs >= 2 values per group, got {a.size} and {b.size}")
+    gap = min(abs(float(a.mean() - b.mean()) - float(t)) for t in thresholds)
+    return _smallest_n(math.sqrt(a.var(ddof=1) + b.var(ddof=1)), gap, level, max_n, groups=2)
+
+
+def _smallest_n(sd: float, gap: float, level: float, max_n: int, groups: int) -> int | None:
+    if gap <= 0:
+        return None
+    if sd == 0:
+        return 2
+    quantile = (1 + level) / 2
+    for n in range(2, max_n + 1):
+        if scipy.stats.t.ppf(quantile, groups * (n - 1)) * sd / math.sqrt(n) < gap:
+            return n
+    return None
