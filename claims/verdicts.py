@@ -35,6 +35,7 @@ class CheckResult:
     message: str | None = None     # failure message, counterexample, skip or inconclusive reason
     location: str | None = None    # file:line of the failure
     evidence: list[dict] = field(default_factory=list)
+    experiment: bool = False       # an experiment (marker `experiment`, kind E)
 
 
 @dataclass

@@ -307,3 +307,203 @@ def test_under_xdist_the_controller_reports_what_the_workers_ran(pytester, mini_
     assert not (pytester.path / "reports" / "claims.json").exists()   # written once, by the controller
     assert "node down" not in result.stdout.str() + result.stderr.str()     # no worker crashed at its end
     assert report["run"]["device"].startswith(("cpu", "cuda")), report["run"]["device"]
+
+
+# ---------------------------------------------------------------- stable verdicts: the hypothesis profile
+
+@pytest.fixture
+def restore_hypothesis_profile():
+    """An in-process pytester run loads its profile into this process's hypothesis: put ours back."""
+    from hypothesis import settings
+    name = settings.get_current_profile_name()
+    yield
+    settings.load_profile(name)
+
+
+HYPOTHESIS_CHECK = '''
+import pytest
+from hypothesis import given, settings, strategies as st
+
+@pytest.mark.claim("demo.holds")
+@given(n=st.integers())
+def test_property(n, evidence):
+    current = settings()
+    evidence.figure("examples drawn", 1, "1", keep="max")
+    evidence.note(f"ran with derandomize={current.derandomize}, max_examples={current.max_examples}")
+'''
+
+
+def test_main_job_profile_is_derandomised_and_recorded_in_the_run_table(pytester, mini_registry, monkeypatch,
+                                                                         restore_hypothesis_profile):
+    from claims.cli import main_job_environment
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("HYPOTHESIS_PROFILE", main_job_environment({})["HYPOTHESIS_PROFILE"])
+    pytester.makepyfile(test_demo=HYPOTHESIS_CHECK)
+    run(pytester, mini_registry).assert_outcomes(passed=1)
+    report = read_report(pytester.path / "reports")
+    assert report["run"]["hypothesis"] == {"profile": "main", "derandomize": True, "max_examples": 40,
+                                           "database": False}
+    assert report["run"]["hypothesis_profile"] == "main"
+    notes = [e["text"] for e in report["claims"]["demo.holds"]["evidence"] if e["kind"] == "note"]
+    assert set(notes) == {"ran with derandomize=True, max_examples=40"}   # what the test itself ran under
+    markdown = (pytester.path / "reports" / "CLAIMS.md").read_text()
+    assert "| hypothesis | main — derandomised, 40 examples per property test, no example database |" in markdown
+
+
+def test_a_named_profile_wins_and_the_report_says_it_is_random(pytester, mini_registry, monkeypatch,
+                                                              restore_hypothesis_profile):
+    from claims.cli import main_job_environment
+    monkeypatch.setenv("HYPOTHESIS_PROFILE", "thorough")
+    assert main_job_environment({"HYPOTHESIS_PROFILE": "thorough"})["HYPOTHESIS_PROFILE"] == "thorough"
+    pytester.makepyfile(test_demo="def test_nothing(): pass")
+    run(pytester, mini_registry)
+    hypothesis = read_report(pytester.path / "reports")["run"]["hypothesis"]
+    assert hypothesis["profile"] == "thorough" and not hypothesis["derandomize"]
+    assert hypothesis["max_examples"] == 1000
+    assert "| hypothesis | thorough — random, 1000 examples per property test |" in (
+        pytester.path / "reports" / "CLAIMS.md").read_text()
+
+
+def test_unknown_profile_is_a_clear_usage_error(pytester, mini_registry, monkeypatch, restore_hypothesis_profile):
+    monkeypatch.setenv("HYPOTHESIS_PROFILE", "thorogh")
+    pytester.makepyfile(test_demo="def test_nothing(): pass")
+    result = run(pytester, mini_registry)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "HYPOTHESIS_PROFILE='thorogh' is not a registered hypothesis profile" in result.stderr.str()
+
+
+def test_claims_check_runs_workers_under_the_derandomised_main_profile(pytester, monkeypatch, capfd):
+    """The main job as a user runs it: `claims check` (here on a demo checkout) on two xdist
+    workers. The property test notes the settings it ran under, in a worker; the report records
+    the workers' settings, with no mismatch against the controller."""
+    pytest.importorskip("xdist")
+    import textwrap
+
+    from claims import cli
+    from .conftest import MINI_REGISTRY
+    (pytester.path / "registry").mkdir()
+    (pytester.path / "registry" / "demo.toml").write_text(textwrap.dedent(MINI_REGISTRY))
+    (pytester.path / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\naddopts = ["-p", "claims.pytest_plugin", "-p", "no:cacheprovider"]\n'
+        'claims_registry = "registry"\nclaims_check_paths = ["property_tests"]\n')
+    (pytester.path / "property_tests").mkdir()
+    (pytester.path / "property_tests" / "test_demo.py").write_text(
+        HYPOTHESIS_CHECK + textwrap.dedent(CHECKS).replace("import pytest", ""))
+    for name in ("HYPOTHESIS_PROFILE", "CI", "PYTEST_ADDOPTS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CLAIMS_WORKERS", "2")
+    # a checkout of its own without a `claims/` folder beside it, which would shadow the package
+    monkeypatch.setattr(cli, "project_root", lambda: pytester.path)
+    assert cli.cmd_check(None, []) == pytest.ExitCode.TESTS_FAILED          # demo.fails fails
+    printed = capfd.readouterr().out
+    assert "HYPOTHESIS_PROFILE=main" in printed and "-n 2" in printed, printed[-2000:]
+    report = read_report(pytester.path / "reports")
+    assert report["run"]["full"] and report["run"]["complete"], report["run"]
+    assert report["run"]["hypothesis"] == {"profile": "main", "derandomize": True, "max_examples": 40,
+                                           "database": False}   # from the workers, and no mismatch
+    notes = [e["text"] for c in report["claims"].values() for e in c["evidence"] if e["kind"] == "note"]
+    assert set(notes) == {"ran with derandomize=True, max_examples=40"}
+
+
+def test_workers_with_another_profile_are_named_in_the_run_table(restore_hypothesis_profile):
+    from pathlib import Path
+
+    from hypothesis import settings
+
+    from claims.pytest_plugin import RunState, _hypothesis_settings
+    from claims.report import _hypothesis_cell
+    settings.load_profile("main")
+    state = RunState(registry=None, report_dir=Path("."))
+    state.worker_hypothesis = [{"profile": "dev", "derandomize": False, "max_examples": 40, "database": True}] * 2
+    recorded = _hypothesis_settings(state)
+    assert recorded["profile"] == "dev" and recorded["mismatch"] == "controller main, workers dev"
+    assert _hypothesis_cell({"hypothesis": recorded}) == ("dev — random, 40 examples per property test — "
+                                                          "⚠ controller main, workers dev")
+
+
+# ---------------------------------------------------------------- what each verdict is worth
+
+EXPERIMENT_CLAIM = '''
+[[claim]]
+id = "demo.silent"
+title = "An experiment that does not say what would decide it"
+statement = "something measured"
+declared = "observed"
+sources = ["demo.txt § 6"]
+uses = []
+checks = ["E"]
+decision_rule = "measure it twice"
+limits = "one tiny run only"
+notes = "a note that only the details show"
+'''
+
+EXPERIMENTS = CHECKS + '''
+
+@pytest.mark.experiment
+@pytest.mark.claim("demo.nocheck")
+def test_experiment(evidence):
+    evidence.scale("2 layers, 1k steps", "50M parameters, ~1B bytes (demo.txt § 4)", reduced=True)
+    evidence.figure("alpha", 1.3, "1")
+    evidence.to_decide("≈ 9 seeds per arm would put the interval clear of 0.10")
+    evidence.inconclusive("the seed interval overlaps the band edge")
+
+@pytest.mark.experiment
+@pytest.mark.claim("demo.silent")
+def test_silent_experiment(evidence):
+    evidence.figure("beta", 0.5, "1")
+    evidence.inconclusive("the seeds disagree")
+'''
+
+
+def test_scale_and_to_decide_reach_the_tables_gaps_details_and_terminal(pytester, mini_registry):
+    _expecting_registry(mini_registry)
+    with (mini_registry / "demo.toml").open("a") as handle:
+        handle.write(EXPERIMENT_CLAIM)
+    pytester.makepyfile(test_demo=EXPERIMENTS)
+    result = run(pytester, mini_registry)
+    result.assert_outcomes(passed=4, xfailed=1)
+    report = read_report(pytester.path / "reports")
+    claims = report["claims"]
+    nocheck, silent = claims["demo.nocheck"], claims["demo.silent"]
+    [scale] = [e for e in nocheck["evidence"] if e["kind"] == "scale"]
+    assert scale["reduced"] is True and scale["ran"] == "2 layers, 1k steps"
+    assert [c["experiment"] for c in nocheck["checks"]] == [True]
+    assert [c["experiment"] for c in claims["demo.holds"]["checks"]] == [False]
+    assert silent["notes"] == "a note that only the details show" and silent["limits"] == "one tiny run only"
+    assert claims["demo.fails"]["expectation"]["reason"] == "1 + 1 is 2, not 3"
+
+    markdown = (pytester.path / "reports" / "CLAIMS.md").read_text()
+    rows = {line.split("`")[1]: line for line in markdown.splitlines() if line.startswith("| `demo.")}
+    assert ("| reduced replica — ran: 2 layers, 1k steps; source: 50M parameters, ~1B bytes (demo.txt § 4) |"
+            in rows["demo.nocheck"])
+    assert "| **not stated by the check** |" in rows["demo.silent"]       # an experiment ran, no scale
+    assert "| ❌ refuted (expected) | — |" in rows["demo.fails"]           # not an experiment
+    assert "| — |" in rows["demo.definition"]
+
+    gaps = markdown.split("## Gaps")[1].split("\n## ")[0]
+    assert ("- `demo.nocheck` (inconclusive) — test_demo.py::test_experiment: the seed interval overlaps the "
+            "band edge\n  - scale: reduced replica: 2 layers, 1k steps (source: 50M parameters, ~1B bytes "
+            "(demo.txt § 4))\n  - to decide: ≈ 9 seeds per arm would put the interval clear of 0.10\n") in gaps
+    assert ("- `demo.silent` (inconclusive) — test_demo.py::test_silent_experiment: the seeds disagree\n"
+            "  - scale: **not stated by the check**\n"
+            "  - **what would decide it: not stated by the check**\n") in gaps
+    assert "### Refuted claims (1)" in gaps and "- `demo.fails` (refuted (expected)) — " in gaps
+
+    details = markdown.split("## Claim details")[1].split("\n## ")[0]
+    sections = {part.split("`")[1]: part for part in details.split("### ")[1:]}
+    assert "**To decide:** ≈ 9 seeds per arm would put the interval clear of 0.10" in sections["demo.nocheck"]
+    assert "**Scale:** reduced replica: 2 layers, 1k steps" in sections["demo.nocheck"]
+    assert "**Decision rule:** measure it\n" in sections["demo.nocheck"]
+    assert "**What would decide it: not stated by the check.**" in sections["demo.silent"]
+    assert "**Limits:** one tiny run only" in sections["demo.silent"]
+    assert "**Notes:** a note that only the details show" in sections["demo.silent"]
+    assert "**Expected to fail because:** 1 + 1 is 2, not 3" in sections["demo.fails"]
+    assert "demo.holds" not in sections          # nothing beyond its table row to say
+
+    result.stdout.fnmatch_lines([
+        "*claim verdicts*",
+        "inconclusive claims, and what would decide them:",
+        "  demo.nocheck: to decide: ≈ 9 seeds per arm would put the interval clear of 0.10",
+        "  demo.silent: what would decide it: not stated by the check",
+        "confirmed 2 · refuted 1 · inconclusive 2 *",
+    ])
