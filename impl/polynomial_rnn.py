@@ -23,14 +23,22 @@ def _apply_w(w, h: torch.Tensor) -> torch.Tensor:
     return h @ w.T                                   # (n, n) matrix acting on column vectors
 
 
-def _check(w, h: torch.Tensor, x_t: torch.Tensor, alpha: float) -> None:
+def _check_alpha(alpha: float) -> None:
+    # the Lean theorem's hypothesis; α = 0 would make every step the constant 1 (0^0 = 1 in torch)
     if not alpha > 0:
         raise ValueError(f"polynomial RNN: alpha must be > 0, got {alpha}")
-    n = x_t.shape[-1] if x_t.dim() else 1
+
+
+def _check_w(w, n: int) -> None:
     if torch.is_tensor(w) and w.dim() > 2:
         raise ValueError(f"polynomial RNN: w must be a scalar, (n,) or (n, n), got shape {tuple(w.shape)}")
     if torch.is_tensor(w) and w.dim() >= 1 and (w.shape[-1] != n or (w.dim() == 2 and w.shape[0] != n)):
         raise ValueError(f"polynomial RNN: w of shape {tuple(w.shape)} does not fit states of size {n}")
+
+
+def _check(w, h: torch.Tensor, x_t: torch.Tensor, alpha: float) -> None:
+    _check_alpha(alpha)
+    _check_w(w, x_t.shape[-1] if x_t.dim() else 1)
     if h.shape[-1:] != x_t.shape[-1:]:
         raise ValueError(f"polynomial RNN: h {tuple(h.shape)} and x_t {tuple(x_t.shape)} differ in size")
 
@@ -47,6 +55,8 @@ def polynomial_rnn_reference(w, x: torch.Tensor, alpha: float,
     if x.dim() != 3:
         raise ValueError(f"polynomial RNN: x must be (batch, T, n), got {tuple(x.shape)}")
     batch, T, n = x.shape
+    _check_alpha(alpha)              # checked here too, so an empty sequence does not let a bad α pass
+    _check_w(w, n)
     if h0 is not None and tuple(h0.shape) != (batch, n):
         raise ValueError(f"polynomial RNN: h0 must be ({batch}, {n}), got {tuple(h0.shape)}")
     h = x.new_zeros(batch, n) if h0 is None else h0

@@ -6,6 +6,11 @@ sum Σ_j λ^j (B u_{k−j}) in mpmath at 50 digits (complex Λ) or in exact rati
 the Vandermonde determinant in python-flint ball arithmetic against the product of node
 differences; the true inputs against the inputs recovered from impl's final state; and the
 ring initialisation's samples against the uniform law by Kolmogorov–Smirnov tests (scipy).
+
+The last section pins the module to the LRU paper's own code (arXiv 2303.06349, appendix:
+y_k = Re(C x_k) + D ⊙ u_k; B_re, B_im ~ N(0, 1/(2H)), C_re, C_im ~ N(0, 1/N), D ~ N(0, 1); see
+impl/diagonal_rnn/model.py's docstring for where that was read). Those are contracts of the
+module, not claims of the registry, so those tests carry no claim marker.
 """
 
 from __future__ import annotations
@@ -340,3 +345,90 @@ def test_ring_parametrisation_round_trip_and_normalisation(r_min, width, max_pha
                 f"λ_{k}: lru_ring_init {complex(lam[k])}, module {complex(module_lam[k])}, "
                 f"exp(−exp(ν_log) + i exp(θ_log)) = {complex(want)}; γ errors {errors[2:]}")
     evidence.figure("max round-trip error of (ν_log, θ_log) → λ and of γ", worst, "1", keep="max")
+
+
+# ------------------------------------------------------------- the LRU module as in the paper's code (no claim)
+
+def lru_outputs_by_step_loop(model, u: torch.Tensor) -> torch.Tensor:
+    """y_k = Re(C x_k) + D ⊙ u_k (D ⊙ u only when the module has D) by a plain Python loop over k
+    and coordinates in complex128, from the stored parameters; shares no code with impl's paths."""
+    stored = {name: p.detach().double() for name, p in model.named_parameters()}
+    N, batch, T = model.state_dim, u.shape[0], u.shape[1]
+    lam = torch.exp(-torch.exp(stored["nu_log"]) +
+                    (1j * torch.exp(stored["theta_log"]) if "theta_log" in stored else 0))
+    gamma = torch.exp(stored["gamma_log"])
+    B = torch.complex(stored["B_re"], stored.get("B_im", torch.zeros_like(stored["B_re"])))
+    C = torch.complex(stored["C_re"], stored.get("C_im", torch.zeros_like(stored["C_re"])))
+    D = stored.get("D")
+    y = torch.zeros(batch, T, C.shape[0], dtype=torch.float64)
+    for b in range(batch):
+        x = [0j] * N
+        for k in range(T):
+            u_k = u[b, k].double()
+            x = [complex(lam[n]) * x[n] + complex(gamma[n]) * complex((B[n] * u_k).sum()) for n in range(N)]
+            for o in range(C.shape[0]):
+                y[b, k, o] = sum((complex(C[o, n]) * x[n] for n in range(N)), 0j).real
+                if D is not None:
+                    y[b, k, o] += float(D[o]) * float(u_k[o])
+    return y
+
+
+@given(is_complex=st.booleans(), N=st.integers(1, 5), m=st.integers(1, 3), extra_outputs=st.integers(-2, 2),
+       T=st.integers(1, 6), seed=st.integers(0, 2 ** 31 - 1))
+def test_module_output_is_re_cx_plus_d_u(is_complex, N, m, extra_outputs, T, seed):
+    """The module's outputs vs the step loop above: Re(C x_k) + D ⊙ u_k when output_dim = input_dim
+    (the paper's LRU), Re(C x_k) alone otherwise (no D ⊙ u between different spaces)."""
+    p = max(1, m + extra_outputs)
+    gen = torch.Generator().manual_seed(seed)
+    model = diag_model.DiagonalLinearRNN(N, m, p, complex=is_complex, r_min=0.3, r_max=0.99,
+                                         dtype=torch.float64, generator=gen)
+    assert (model.D is not None) == (p == m), (
+        f"input_dim={m}, output_dim={p}: skip term D is {'present' if model.D is not None else 'absent'}, "
+        f"expected {'present' if p == m else 'absent'}")
+    u = torch.randn(2, T, m, dtype=torch.float64, generator=gen)
+    got = model(u).detach()
+    want = lru_outputs_by_step_loop(model, u)
+    err = relative_error(got, want)
+    assert err <= TOL["rtol"], (f"N={N}, m={m}, p={p}, complex={is_complex}: module output {got.tolist()} but "
+                                f"Re(C x_k) + D ⊙ u_k = {want.tolist()} (relative error {err:.3g})")
+
+
+def test_module_skip_switch_and_no_readout():
+    """skip=False drops D (y = Re(C x)); without a readout the module returns the states and has no D."""
+    gen = torch.Generator().manual_seed(7)
+    model = diag_model.DiagonalLinearRNN(3, 2, 2, dtype=torch.float64, generator=gen, skip=False)
+    u = torch.randn(1, 4, 2, dtype=torch.float64, generator=gen)
+    assert model.D is None
+    torch.testing.assert_close(model(u).detach(), lru_outputs_by_step_loop(model, u), rtol=1e-12, atol=1e-12)
+    bare = diag_model.DiagonalLinearRNN(3, 2, None, dtype=torch.float64, generator=gen)
+    assert bare.D is None and bare.C_re is None
+    torch.testing.assert_close(bare(u), bare.states(u))
+
+
+# one large draw per model kind, fixed seeds; each standard deviation within 5 standard errors
+# (the sample sd of n normals has relative standard error 1/√(2n)), each mean within 5 σ/√n
+INIT_SEEDS = {True: 230306349, False: 230306350}
+INIT_N, INIT_M = 64, 4096          # B, C: 262 144 entries per part; D: 4096 entries
+
+
+@pytest.mark.parametrize("is_complex", [True, False], ids=["complex", "real"])
+def test_module_initial_scales_are_the_papers(is_complex):
+    """B_re, B_im ~ N(0, 1/(2m)) (real model: B ~ N(0, 1/m)), C_re, C_im ~ N(0, 1/N), D ~ N(0, 1)."""
+    model = diag_model.DiagonalLinearRNN(INIT_N, INIT_M, INIT_M, complex=is_complex, dtype=torch.float64,
+                                         generator=torch.Generator().manual_seed(INIT_SEEDS[is_complex]))
+    B_var = 1 / (2 * INIT_M) if is_complex else 1 / INIT_M
+    expected = {"B_re": B_var, "C_re": 1 / INIT_N, "D": 1.0}
+    if is_complex:
+        expected |= {"B_im": B_var, "C_im": 1 / INIT_N}
+    stored = dict(model.named_parameters())
+    assert {name for name in stored if name in ("B_re", "B_im", "C_re", "C_im", "D")} == set(expected), (
+        f"parameters {sorted(stored)}")
+    wrong = {}
+    for name, variance in expected.items():
+        values = stored[name].detach().flatten()
+        n, sd = values.numel(), variance ** 0.5
+        sample_sd, sample_mean = float(values.std()), float(values.mean())
+        if abs(sample_sd / sd - 1) > 5 / (2 * n) ** 0.5 or abs(sample_mean) > 5 * sd / n ** 0.5:
+            wrong[name] = (f"sd {sample_sd:.5g} (expected {sd:.5g} ± {5 * sd / (2 * n) ** 0.5:.2g}), "
+                           f"mean {sample_mean:.3g} (expected 0 ± {5 * sd / n ** 0.5:.2g}), n={n}")
+    assert not wrong, f"complex={is_complex}: initial values off the paper's: {wrong}"

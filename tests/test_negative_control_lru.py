@@ -5,11 +5,22 @@
 three bugs are planted together in one run; each is pinned to a check that only it can break
 (the scan path of the unrolled-sum check; the KS test of |λ|²; the determinant identity), and
 that check must fail with its numbers in the message. An intact run confirms every checked claim.
+
+The module's contracts from the LRU paper's code (the D ⊙ u readout, the initial scales of B, C
+and D), which no claim states, are checked in this process: each planted change (the readout
+without D ⊙ u; C drawn with the old standard deviation (2N)^-½ per part; D drawn with sd 2) must
+make its check fail.
 """
 
 from __future__ import annotations
 
 import textwrap
+
+import pytest
+import torch
+
+import impl.diagonal_rnn.model as diag_model
+from property_tests import test_lru as lru_checks
 
 from .conftest import run_checks_with_bug
 
@@ -78,3 +89,41 @@ def test_planted_bugs_refute_the_claims_they_break(pytester, monkeypatch):
 def test_intact_implementation_confirms_every_checked_lru_claim(pytester, monkeypatch):
     claims = run_checks_with_bug(pytester, monkeypatch, ["property_tests/test_lru.py"], None)
     assert {cid: claims[cid]["verdict"] for cid in CHECKED} == {cid: "confirmed" for cid in CHECKED}
+
+
+# ------------------------------------------------------------- the module's contracts (no claim), in this process
+
+def assert_check_fails(check, *args, fragment: str) -> None:
+    with pytest.raises(AssertionError) as failure:
+        check(*args)
+    assert fragment in str(failure.value), str(failure.value)[:600]
+
+
+def test_readout_without_the_skip_term_is_caught(monkeypatch):
+    def readout_without_skip(self, u, h0=None):          # the module's readout before the fix
+        x = self._states(u, h0)
+        if self.C_re is None:
+            return x.to(self.state_dtype)
+        C = self.C_re if self.C_im is None else torch.complex(self.C_re, self.C_im)
+        y = x @ C.T
+        return (y.real if y.is_complex() else y).to(self.dtype)
+
+    monkeypatch.setattr(diag_model.DiagonalLinearRNN, "forward", readout_without_skip)
+    assert_check_fails(lru_checks.test_module_output_is_re_cx_plus_d_u, fragment="but Re(C x_k) + D ⊙ u_k =")
+
+
+@pytest.mark.parametrize("planted, factor, fragment", [
+    ("C_re", 2 ** -0.5, "'C_re': 'sd"),          # the old init: (2N)^-½ per part instead of N^-½
+    ("C_im", 2 ** -0.5, "'C_im': 'sd"),
+    ("D", 2.0, "'D': 'sd"),
+])
+def test_wrong_initial_scales_are_caught(monkeypatch, planted, factor, fragment):
+    real_init = diag_model.DiagonalLinearRNN.__init__
+
+    def planted_init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        with torch.no_grad():
+            getattr(self, planted).mul_(factor)
+
+    monkeypatch.setattr(diag_model.DiagonalLinearRNN, "__init__", planted_init)
+    assert_check_fails(lru_checks.test_module_initial_scales_are_the_papers, True, fragment=fragment)

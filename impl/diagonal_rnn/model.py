@@ -1,6 +1,6 @@
-"""The diagonal linear RNN (LRU-style) as a module, with explicit shapes, dtype and device.
+"""The diagonal linear RNN (LRU) as a module, with explicit shapes, dtype and device.
 
-    x_k = λ ⊙ x_{k-1} + (γ ⊙ B) u_k,   y_k = Re(C x_k)   (y_k = x_k without a readout)
+    x_k = λ ⊙ x_{k-1} + (γ ⊙ B) u_k,   y_k = Re(C x_k) + D ⊙ u_k   (y_k = x_k without a readout)
 
 λ = exp(−exp(ν_log) + i·exp(θ_log)) (the LRU's stable parametrisation: |λ| < 1 for every
 finite ν_log), γ = exp(γ_log) the input normalisation, initialised to √(1 − |λ|²) so that a
@@ -8,6 +8,19 @@ white-noise input gives states of unit variance. A real model keeps λ = exp(−
 (0, 1) and real B, C. The ring initialisation (Orvieto et al. 2023, arXiv 2303.06349) draws
 u1, u2 ~ U[0, 1) and sets |λ|² = u1 (r_max² − r_min²) + r_min², arg λ = max_phase · u2, so
 |λ|² is uniform on [r_min², r_max²] and λ uniform on the annulus for a full phase.
+
+Readout and initialisation as in the paper's own code (its appendix, `init_lru_parameters` and
+`forward`, N the state and H the model dimension): y_k = Re(C x_k) + D ⊙ u_k, with
+    B_re, B_im ~ N(0, 1/(2H)) each,   C_re, C_im ~ N(0, 1/N) each,   D ~ N(0, 1) of shape (H,).
+Read from a verbatim copy of that appendix code and from the faithful JAX reimplementation
+NicolasZucchet/minimal-LRU (lru/model.py: `matrix_init` with normalization √(2·d_model) for B,
+√d_hidden for C, plain N(0, 1) for D, and `(C @ h).real + D * x`). So E|(B u)_n|² = 1 for unit
+inputs, γ keeps E|x_n|² = 1, and Re(C x) has variance N · (1/N) · 1 = 1 per output.
+Here H splits into input_dim m (B: std (2m)^-½ per part) and output_dim p (C: std N^-½ per
+part); D ⊙ u needs u and y in the same space, so the skip exists only when p = m (`skip=None`
+decides that; `skip=True` demands it, `skip=False` drops it). Without a readout (output_dim
+None) the module returns the states and has no D. A real model draws B ~ N(0, 1/m) and
+C ~ N(0, 1/N) (the same variances of B u and of y) and the same D.
 """
 
 from __future__ import annotations
@@ -96,9 +109,11 @@ def _triton_module():
 
 
 class DiagonalLinearRNN(nn.Module):
-    """x_k = λ ⊙ x_{k-1} + (γ ⊙ B) u_k, y_k = Re(C x_k): the LRU's linear recurrence.
+    """x_k = λ ⊙ x_{k-1} + (γ ⊙ B) u_k, y_k = Re(C x_k) + D ⊙ u_k: the LRU.
 
     state_dim N, input_dim m, output_dim p (None: no readout, the module returns the states).
+    skip: the paper's D ⊙ u term (None: present exactly when p = m; True: present, needs p = m;
+    False: absent). Initial values as in the paper's code (see the module docstring).
     complex: complex λ, B, C (the LRU) or real ones. r_min, r_max, max_phase: the ring
     initialisation of λ. dtype: the real dtype of the parameters (complex quantities are
     stored as real and imaginary parts, so optimisers treat them as real numbers).
@@ -108,12 +123,17 @@ class DiagonalLinearRNN(nn.Module):
 
     def __init__(self, state_dim: int, input_dim: int, output_dim: int | None = None, *, complex: bool = True,
                  r_min: float = 0.0, r_max: float = 1.0, max_phase: float = 2 * math.pi,
-                 dtype=torch.float32, device=None, path: str = "scan",
+                 dtype=torch.float32, device=None, path: str = "scan", skip: bool | None = None,
                  generator: torch.Generator | None = None):
         super().__init__()
         if state_dim < 1 or input_dim < 1 or (output_dim is not None and output_dim < 1):
             raise ValueError(f"DiagonalLinearRNN: state_dim, input_dim (and output_dim) must be >= 1, got "
                              f"{state_dim}, {input_dim}, {output_dim}")
+        if skip is None:
+            skip = output_dim == input_dim
+        elif skip and output_dim != input_dim:
+            raise ValueError(f"DiagonalLinearRNN: skip=True (y += D ⊙ u) needs output_dim == input_dim, got "
+                             f"input_dim={input_dim}, output_dim={output_dim}")
         _check_ring(r_min, r_max, max_phase, "DiagonalLinearRNN")
         if not dtype.is_floating_point:
             raise ValueError(f"DiagonalLinearRNN: dtype must be a real floating dtype (complex quantities "
@@ -124,7 +144,7 @@ class DiagonalLinearRNN(nn.Module):
         if path not in PATHS:
             raise ValueError(f"DiagonalLinearRNN: path must be one of {PATHS}, got {path!r}")
         self.state_dim, self.input_dim, self.output_dim = state_dim, input_dim, output_dim
-        self.is_complex, self.path = complex, path
+        self.is_complex, self.path, self.skip = complex, path, skip
         self.r_min, self.r_max, self.max_phase = r_min, r_max, max_phase
         kw = {"dtype": dtype, "device": device}
         randn_on = generator.device if generator is not None else device
@@ -137,14 +157,17 @@ class DiagonalLinearRNN(nn.Module):
         self.theta_log = nn.Parameter(theta_log) if complex else None
         modulus_sq = torch.exp(-2 * torch.exp(nu_log.double()))
         self.gamma_log = nn.Parameter((0.5 * torch.log1p(-modulus_sq)).to(**kw))   # γ = √(1 − |λ|²)
-        parts = 2 if complex else 1        # real and imaginary parts share the variance
+        # the paper's code: B's two parts share the variance 1/m; C's each have 1/N, since Re(C x)
+        # keeps only half of C x's variance; D ~ N(0, 1). Drawn in this order (B, C, D).
+        parts = 2 if complex else 1
         self.B_re = nn.Parameter(randn(state_dim, input_dim, std=(parts * input_dim) ** -0.5))
         self.B_im = nn.Parameter(randn(state_dim, input_dim, std=(2 * input_dim) ** -0.5)) if complex else None
         if output_dim is None:
             self.C_re = self.C_im = None
         else:
-            self.C_re = nn.Parameter(randn(output_dim, state_dim, std=(parts * state_dim) ** -0.5))
-            self.C_im = nn.Parameter(randn(output_dim, state_dim, std=(2 * state_dim) ** -0.5)) if complex else None
+            self.C_re = nn.Parameter(randn(output_dim, state_dim, std=state_dim ** -0.5))
+            self.C_im = nn.Parameter(randn(output_dim, state_dim, std=state_dim ** -0.5)) if complex else None
+        self.D = nn.Parameter(randn(input_dim, std=1.0)) if skip else None
 
     # ------------------------------------------------------------ the quantities of the recurrence
 
@@ -194,6 +217,11 @@ class DiagonalLinearRNN(nn.Module):
         return self.gamma.unsqueeze(1) * (B_re if B_im is None else torch.complex(B_re, B_im))
 
     @property
+    def skip_weights(self) -> torch.Tensor | None:
+        """D (p,) of the skip term D ⊙ u_k, or None without one."""
+        return self.D
+
+    @property
     def readout_matrix(self) -> torch.Tensor | None:
         """C (p, N), or None without a readout."""
         if self.C_re is None:
@@ -235,14 +263,17 @@ class DiagonalLinearRNN(nn.Module):
         return self._states(u, h0).to(self.state_dtype)
 
     def forward(self, u: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
-        """Outputs y (batch, T, p) = Re(C x_k) in `dtype`, or the states (batch, T, N) without a
-        readout. Half-precision models read out in float32 and round once."""
+        """Outputs y (batch, T, p) = Re(C x_k) + D ⊙ u_k in `dtype`, or the states (batch, T, N)
+        without a readout. Half-precision models read out in float32 and round once."""
         x = self._states(u, h0)
         if self.C_re is None:
             return x.to(self.state_dtype)
         C_re, C_im = self._upcast(self.C_re), self._upcast(self.C_im)
         y = x @ (C_re if C_im is None else torch.complex(C_re, C_im)).T
-        return (y.real if y.is_complex() else y).to(self.dtype)
+        y = y.real if y.is_complex() else y
+        if self.D is not None:
+            y = y + self._upcast(self.D) * u.to(y.dtype)
+        return y.to(self.dtype)
 
     def final_state(self, u: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
         """x_T (batch, N); h0 (or zeros) when T = 0."""

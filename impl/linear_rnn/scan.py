@@ -10,10 +10,12 @@ from __future__ import annotations
 import torch
 
 from ..scan import affine_scan
+from .naive import check_linear_rnn_shapes
 
 
 def linear_rnn_scan(A: torch.Tensor, B: torch.Tensor, x: torch.Tensor,
                     h0: torch.Tensor | None = None) -> torch.Tensor:
+    check_linear_rnn_shapes(A, B, x, h0, "linear_rnn_scan")
     batch, T, _ = x.shape
     n = A.shape[0]
     if T == 0:

@@ -11,7 +11,9 @@
 Simplifications kept on purpose: one group (B and C are shared by all heads, Mamba2's default
 ngroups = 1), no bias in the projections, no Δ clamping, no "D has headdim" option. The
 initialisation follows Mamba2: Δ log-uniform in [dt_min, dt_max] through dt_bias = softplus⁻¹(Δ),
-A uniform in [1, 16] (as −A), D = 1, norm weight 1.
+A uniform in [1, 16] (as −A), D = 1, norm weight 1; the depthwise conv's weight and bias uniform
+in ±1/√d_conv (nn.Conv1d's default), the projections nn.Linear's default. Drawn from torch's
+global generator (seed it with torch.manual_seed for a fixed layer).
 
 The layer's recurrent state is two parts: the SSM state S (batch, heads, headdim, d_state) and the
 convolution's window of the last d_conv − 1 pre-conv inputs (batch, conv_dim, d_conv − 1). Both
@@ -53,6 +55,8 @@ class Mamba2Layer(nn.Module):
             raise ValueError(f"Mamba2Layer: path must be one of {PATHS}, got {path!r}")
         if not 0 < dt_min <= dt_max:
             raise ValueError(f"Mamba2Layer: need 0 < dt_min <= dt_max, got {dt_min}, {dt_max}")
+        if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise ValueError(f"Mamba2Layer: dtype must be a real floating torch.dtype, got {dtype!r}")
         kw = dict(dtype=dtype, device=device)
         self.dim, self.d_state, self.expand, self.headdim, self.d_conv = dim, d_state, expand, headdim, d_conv
         self.d_inner = expand * dim
