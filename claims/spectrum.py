@@ -4,8 +4,12 @@ Per matrix (read by `impl.spectral.weights`, singular values in float64 by `impl
 - rank exponent α of σ_i ∝ i^{−α}: OLS of log σ_i on log i over a rank window given as fractions
   of the numerical rank k (default 0.01 … 0.5: ranks ceil(0.01k) … floor(0.5k)), with its standard
   error and R²; the maximum-likelihood α of the Gibbs family on the same window;
-- density-tail exponent a of the eigenvalues σ² (WeightWatcher's alpha, Clauset–Shalizi–Newman
-  via `powerlaw`) with xmin, KS distance and tail size, or the reason it was not fitted;
+- density-tail exponent a of the eigenvalues σ² (Clauset–Shalizi–Newman, `impl.spectral.tail_fit`)
+  with xmin, KS distance and tail size, or the reason it was not fitted. By default xmin is searched
+  as WeightWatcher searches it (every eigenvalue but the largest a candidate), so a is
+  WeightWatcher's alpha (tests/test_spectrum_cli.py checks all-MiniLM-L6-v2 against WeightWatcher
+  0.7.7's figures); `--min-tail K` keeps more than K eigenvalues in every candidate tail (the
+  project's earlier default, K = 50): a steadier a, but no longer WeightWatcher's;
 - the best of power law / exponential / stretched exponential on log σ over the window by AIC,
   with ΔAIC to the runner-up (and by BIC in the JSON);
 - effective ranks: truncation rank at ε = 0.05 and 0.01, participation ratio, entropy effective
@@ -39,6 +43,9 @@ def add_arguments(parser) -> None:
                              f"(default {DEFAULT_WINDOW[0]} {DEFAULT_WINDOW[1]})")
     parser.add_argument("--max-matrices", type=int, metavar="N", help="analyse at most N matrices")
     parser.add_argument("--filter", metavar="REGEX", help="only matrices whose name matches (re.search)")
+    parser.add_argument("--min-tail", type=int, metavar="K",
+                        help="tail fit: keep more than K eigenvalues in every candidate tail (e.g. 50); "
+                             "default: WeightWatcher's xmin search, so that a is WeightWatcher's alpha")
 
 
 def rank_window(k: int, fractions) -> tuple[int, int]:
@@ -61,7 +68,8 @@ def _number(value: float) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
-def analyse_matrix(name: str, W, fractions=DEFAULT_WINDOW) -> dict:
+def analyse_matrix(name: str, W, fractions=DEFAULT_WINDOW, min_tail: int | None = None) -> dict:
+    """The record of one matrix; min_tail=None fits the eigenvalue tail by WeightWatcher's search."""
     from impl.spectral import effective_rank, fits, svd, tail_fit
 
     m, n = W.shape
@@ -101,7 +109,7 @@ def analyse_matrix(name: str, W, fractions=DEFAULT_WINDOW) -> dict:
                          for fit in comparison.fits.values()}}
 
     def tail():
-        fit = tail_fit.fit_eigenvalue_tail(top ** 2, name=name)
+        fit = tail_fit.fit_eigenvalue_tail(top ** 2, name=name, min_tail=min_tail)
         return {"a": fit.alpha, "a_stderr": fit.alpha_stderr, "xmin": fit.xmin, "ks_distance": fit.ks_distance,
                 "n_tail": fit.n_tail, "implied_rank_alpha": fits.rank_exponent_from_tail(fit.alpha)}
 
@@ -181,6 +189,8 @@ def cmd_spectrum(args, extra) -> int:
     fractions = tuple(args.window)
     if not 0 <= fractions[0] < fractions[1] <= 1:
         raise ValueError(f"--window {fractions[0]} {fractions[1]}: need 0 <= LO < HI <= 1 (fractions of the rank)")
+    if args.min_tail is not None and args.min_tail < 2:
+        raise ValueError(f"--min-tail must be >= 2, got {args.min_tail}")
     if args.max_matrices is not None and args.max_matrices < 1:
         raise ValueError(f"--max-matrices must be >= 1, got {args.max_matrices}")
     try:
@@ -194,7 +204,7 @@ def cmd_spectrum(args, extra) -> int:
         for name, W in matrices:
             if pattern is not None and not pattern.search(name):
                 continue
-            records.append(analyse_matrix(name, W, fractions))
+            records.append(analyse_matrix(name, W, fractions, args.min_tail))
             progress.update()
             if args.max_matrices is not None and len(records) >= args.max_matrices:
                 break
@@ -205,11 +215,14 @@ def cmd_spectrum(args, extra) -> int:
     print(render_table(records))
     if args.json:
         document = {"schema": SCHEMA, "path": str(args.path), "window_fractions": list(fractions),
+                    "tail_min_tail": args.min_tail,
                     "conventions": {
                         "alpha": "rank exponent of singular values, sigma_i ~ i^-alpha (OLS of ln sigma on ln i)",
                         "alpha_mle": "MLE of p_i ~ i^(-2 alpha) on the window, fitted to sigma_i^2/sum sigma^2",
                         "tail.a": "density tail exponent of eigenvalues sigma^2, p(lambda) ~ lambda^-a "
-                                  "(WeightWatcher alpha); implied_rank_alpha = 1/(2(a-1))",
+                                  "(tail_min_tail null: WeightWatcher's xmin search, a = WeightWatcher's "
+                                  "alpha; K: every candidate tail keeps more than K eigenvalues); "
+                                  "implied_rank_alpha = 1/(2(a-1))",
                         "models": "least squares on ln sigma over the window; AIC = n ln(RSS/n) + 2p, "
                                   "BIC = n ln(RSS/n) + p ln n",
                         "rank": "numerical rank: sigma_i > max(sigma_1 max(m,n) eps_64, eps_dtype/2 ||W||_F)"},

@@ -6,9 +6,11 @@ a tolerance derived from the noise (stated where it is used), or with an indepen
   (sd s = 0.05), α in [0.3, 2], n in [200, 2000];
 - model comparison: power laws, exponentials, stretched exponentials; BIC must pick the true
   family (≥ 18 of 20 draws), and each model's least-squares optimum is checked with numpy/scipy;
-- density-tail fit: a brute-force Clauset–Shalizi–Newman search written here from the paper's
-  definitions (analytic MLE per xmin, smallest KS distance), the `powerlaw` package's own xmin
-  search, and Pareto samples with known a;
+- density-tail fit, both xmin searches (WeightWatcher's, the default, and the minimum-tail one):
+  a brute-force Clauset–Shalizi–Newman search written here from the paper's definitions (analytic
+  MLE per xmin, smallest KS distance) with each search's candidates, the `powerlaw` package's own
+  xmin search over the same candidates, and Pareto samples with known a (WeightWatcher's own
+  figures on real weights: tests/test_spectrum_cli.py);
 - exponent conversion a ↔ α: ranked Pareto samples;
 - randomized SVD: the exact SVD, and the spectrum a matrix was built with;
 - effective ranks: Python loops over the definitions, and closed cases (k equal values).
@@ -232,14 +234,25 @@ def pareto_sample(a: float, n: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).uniform(size=n) ** (-1.0 / (a - 1.0))
 
 
-def brute_force_csn(values: np.ndarray, min_tail: int) -> tuple[float, float, float]:
+def two_regime_sample(seed: int) -> np.ndarray:
+    """360 values uniform on [1, 2] under 30 Pareto values of a = 4 above 2: on seeds 0 and 3 the
+    KS distance is smallest for a tail of about 30 values, which the minimum-tail search (> 50
+    values) cannot reach, so the two searches pick different xmin (measured: 32 and 29 values,
+    a = 3.94 and 4.06, 0.12 and 0.11 standard errors from 4, against 241 and 230 values, a = 5.40
+    and 5.77, 4.9 and 5.6 standard errors from 4)."""
+    rng = np.random.default_rng(seed)
+    body = rng.uniform(1.0, 2.0, size=360)
+    return np.concatenate([body, 2.0 * rng.uniform(size=30) ** (-1.0 / 3.0)])
+
+
+def brute_force_csn(values: np.ndarray, min_tail: int | None) -> tuple[float, float, float]:
     """Clauset–Shalizi–Newman from the definitions: for each candidate xmin, α = 1 + n/Σ ln(x/xmin)
     and the KS distance between the tail's empirical CDF and 1 − (x/xmin)^{1−α}; the xmin of the
-    smallest distance. Candidates and the empirical CDF follow the `powerlaw` package's
-    conventions (distinct values below the min_tail-th largest, the largest of them left out;
-    CDF j/n just below the j-th point), so that the chosen xmin can be compared exactly."""
+    smallest distance. Candidates: min_tail=None, WeightWatcher's (every value but the largest);
+    else the `powerlaw` package's (distinct values below the min_tail-th largest, the largest of
+    them left out). Empirical CDF j/n just below the j-th point (the samples here have no ties)."""
     x = np.sort(values)
-    candidates = np.unique(x[x < x[-min_tail]])[:-1]
+    candidates = x[:-1] if min_tail is None else np.unique(x[x < x[-min_tail]])[:-1]
     best = (math.inf, math.nan, math.nan)
     for xmin in candidates:
         tail = x[x >= xmin]
@@ -251,35 +264,56 @@ def brute_force_csn(values: np.ndarray, min_tail: int) -> tuple[float, float, fl
     return best[2], best[1], best[0]
 
 
+SAMPLES = {"pareto 2.5": lambda: pareto_sample(2.5, 1000, 3), "pareto 4": lambda: pareto_sample(4.0, 400, 4),
+           "two regimes 0": lambda: two_regime_sample(0), "two regimes 3": lambda: two_regime_sample(3)}
+
+
 @pytest.mark.filterwarnings("ignore:Standard error for the MLE:DeprecationWarning")  # powerlaw's own
-@pytest.mark.parametrize("a, n, seed", [(2.5, 1000, 3), (4.0, 400, 4)])
-def test_tail_fit_matches_brute_force_and_the_package_search(a, n, seed):
+@pytest.mark.parametrize("min_tail", [None, tail_fit.MIN_TAIL])
+@pytest.mark.parametrize("sample", list(SAMPLES))
+def test_tail_fit_matches_brute_force_and_the_package_search(sample, min_tail):
     """The vectorised xmin search against the brute-force loop above and the `powerlaw` package's
-    own search over the same candidates (identical xmin; a and D to 1e-10 where the package uses
-    the closed-form MLE, a ≤ 3, and to 1e-5 where it runs Nelder–Mead, a > 3)."""
+    own search over the same candidates (min_tail None: Fit(xmin=(λ_min, 2λ_max)), every value but
+    the largest; else Fit(xmin=(λ_min, λ_(min_tail)))): identical xmin; a and D to 1e-10 of the
+    brute force (both closed form), a to 1e-5 of the package (Nelder–Mead outside 1.5 < a ≤ 3)."""
     import powerlaw
 
-    values = pareto_sample(a, n, seed)
-    fit = tail_fit.fit_eigenvalue_tail(values)
-    alpha, xmin, distance = brute_force_csn(values, tail_fit.MIN_TAIL)
-    assert fit.xmin == xmin and fit.n_tail == np.count_nonzero(values >= xmin) and fit.n_positive == n
-    rel = 1e-10 if a <= 3 else 1e-5
-    assert (fit.alpha, fit.ks_distance) == pytest.approx((alpha, distance), rel=rel)
+    values = SAMPLES[sample]()
+    fit = tail_fit.fit_eigenvalue_tail(values, min_tail=min_tail)
+    alpha, xmin, distance = brute_force_csn(values, min_tail)
+    assert fit.xmin == xmin and fit.n_tail == np.count_nonzero(values >= xmin)
+    assert fit.n_positive == values.shape[0]
+    assert (fit.alpha, fit.ks_distance) == pytest.approx((alpha, distance), rel=1e-10)
     ranked = np.sort(values)
-    package = powerlaw.Fit(values, xmin=(ranked[0], ranked[-tail_fit.MIN_TAIL]),
-                           parameter_ranges=tail_fit.ALPHA_RANGE, verbose=0)
+    top = 2 * ranked[-1] if min_tail is None else ranked[-min_tail]
+    package = powerlaw.Fit(values, xmin=(ranked[0], top), parameter_ranges=tail_fit.ALPHA_RANGE, verbose=0)
     assert float(package.xmin) == fit.xmin
-    assert float(package.power_law.alpha) == pytest.approx(fit.alpha, rel=rel)
-    if a <= 3:  # the package's default search (every xmin, its (0, 3) range) agrees here too
+    assert float(package.power_law.alpha) == pytest.approx(fit.alpha, rel=1e-5)
+    if sample == "pareto 2.5":  # the package's default search (its (0, 3) range) agrees here too
         default = powerlaw.Fit(values, verbose=0)
-        assert (float(default.xmin), float(default.power_law.alpha)) == (fit.xmin, fit.alpha)
+        assert float(default.xmin) == fit.xmin
+        assert float(default.power_law.alpha) == pytest.approx(fit.alpha, rel=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:Standard error for the MLE:DeprecationWarning")
+def test_the_two_searches_differ_where_the_best_tail_is_short():
+    """Negative control for the search switch: on the two-regime samples the minimum-tail search
+    cannot reach the short tail that the default (WeightWatcher's) search picks, and its a is off
+    the true 4 by more than 4 of its standard errors, where the default's is within 1."""
+    for seed in (0, 3):
+        values = two_regime_sample(seed)
+        short, strict = tail_fit.fit_eigenvalue_tail(values), tail_fit.fit_eigenvalue_tail(values, min_tail=50)
+        assert short.n_tail <= 50 < strict.n_tail, (short, strict)
+        assert abs(short.alpha - 4.0) <= short.alpha_stderr, short
+        assert abs(strict.alpha - 4.0) > 4 * strict.alpha_stderr, strict
+
+
+@pytest.mark.parametrize("min_tail", [None, tail_fit.MIN_TAIL])
 @pytest.mark.parametrize("a, n, seed", [(2.5, 2000, 11), (4.0, 2000, 12), (6.0, 2000, 13)])
-def test_tail_fit_recovers_pareto_exponent(a, n, seed):
+def test_tail_fit_recovers_pareto_exponent(a, n, seed, min_tail):
     """|â − a| ≤ 5 (â − 1)/√n_tail, the MLE's standard error (a ≥ 3 included: powerlaw 2.0 caps
     valid fits at a < 3 by default, which the fitter lifts)."""
-    fit = tail_fit.fit_eigenvalue_tail(pareto_sample(a, n, seed), compare=("exponential",))
+    fit = tail_fit.fit_eigenvalue_tail(pareto_sample(a, n, seed), compare=("exponential",), min_tail=min_tail)
     assert abs(fit.alpha - a) <= Z_LIMIT * fit.alpha_stderr, (
         f"â = {fit.alpha:.4f} vs a = {a} (n_tail {fit.n_tail}, stderr {fit.alpha_stderr:.4f})")
     R, p = fit.comparisons["exponential"]
@@ -288,8 +322,16 @@ def test_tail_fit_recovers_pareto_exponent(a, n, seed):
 
 def test_tail_fit_refuses_too_few_points_and_warnings():
     sigma = torch.cat([power_law_spectrum(30, 0.5), torch.zeros(170)])  # a rank-30 spectrum of 200
-    with pytest.raises(tail_fit.TailFitError, match=r"layer\.3: 30 positive eigenvalues \(of 200\)"):
-        tail_fit.fit_eigenvalue_tail(sigma ** 2, name="layer.3")
+    with pytest.raises(tail_fit.TailFitError, match=r"layer\.3: 30 positive eigenvalues \(of 200\): a tail fit "
+                                                    r"with min_tail 50 needs more than 50"):
+        tail_fit.fit_eigenvalue_tail(sigma ** 2, name="layer.3", min_tail=tail_fit.MIN_TAIL)
+    assert tail_fit.fit_eigenvalue_tail(sigma ** 2, name="layer.3").n_positive == 30  # the default fits it
+    with pytest.raises(tail_fit.TailFitError, match=r"layer\.4: 19 positive eigenvalues \(of 200\): "
+                                                    r"WeightWatcher's search needs at least 20"):
+        tail_fit.fit_eigenvalue_tail(torch.cat([sigma[:19], torch.zeros(181)]) ** 2, name="layer.4")
+    for bad in (1, True, 2.5):
+        with pytest.raises(ValueError, match="min_tail must be None"):
+            tail_fit.fit_eigenvalue_tail(sigma ** 2, min_tail=bad)
     with pytest.raises(ValueError, match="truncated_power_law"):
         tail_fit.fit_eigenvalue_tail(pareto_sample(2.5, 500, 0), compare=("truncated_power_law",))
     # powerlaw only warns when the lognormal fit fails, and still returns R and p: an error here
