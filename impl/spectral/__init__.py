@@ -7,8 +7,8 @@
 - `fits`: the rank exponent α of σ_i ∝ i^{−α} (least squares on log–log, and maximum likelihood
   of the Gibbs family on σ²), power law vs exponential vs stretched exponential (R², AIC, BIC),
   and the conversion α = 1/(2(a − 1)) to WeightWatcher's eigenvalue-density exponent a.
-- `tail_fit`: the density-tail exponent a of the eigenvalues σ² (Clauset–Shalizi–Newman, via the
-  `powerlaw` package, warnings as errors).
+- `tail_fit`: the density-tail exponent a of the eigenvalues σ² (Clauset–Shalizi–Newman): by default
+  WeightWatcher's alpha (its xmin search), or with `min_tail=K` a search over tails of ≥ K values.
 - `effective_rank`: truncation rank, participation ratio, entropy effective rank, stable rank,
   numerical rank.
 - `weights`: the 2-D floating-point matrices of a safetensors file or torch checkpoint.
