@@ -62,8 +62,6 @@ from impl.experiments import (at_scale, bootstrap, percentile_interval, seeds_to
 from impl.testing import one_linear_algebra_thread  # noqa: F401  (autouse: one LAPACK thread)
 from impl.training.stream import ByteStream
 
-pytestmark = pytest.mark.xdist_group("exp_scaling")   # one worker trains the shared runs once
-
 GRID = (5, 10, 15, 17, 20, 25, 30)        # the plan's rank-ratio grid, percent
 KNEE_TOLERANCE = 0.01                      # nats/byte
 OPTIMUM_SET = (15, 17, 20)                 # optimal_ratio_17pct: "about 17%"
