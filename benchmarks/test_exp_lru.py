@@ -11,7 +11,8 @@ for the Lotka–Volterra features), `vandermonde_matrix` for V[n, j] = λ_n^j.
 
 - lru.complex_near_circle_helps: the rule's sizes at every scale (L ∈ {16, 32, 64}, N = L and
   N = 2L, 5 seeds, 100 sequences). κ₂(V) in high precision with python-flint ball arithmetic
-  instead of mpmath: κ₂ = sqrt(λ_max(G) λ_max(G⁻¹)) with G = V^H V formed and inverted in arb
+  instead of mpmath (impl.diagonal_rnn.vandermonde.condition_number, whose certified sibling the N/C
+  checks of lru.roots_of_unity_conditioning and lru.real_eigen_ill_conditioned test): κ₂ = sqrt(λ_max(G) λ_max(G⁻¹)) with G = V^H V formed and inverted in arb
   balls (precision doubled until G⁻¹ is certified to 20 digits), the two extreme eigenvalues then
   taken in float64 (well conditioned). mpmath's pure-Python SVD costs 4 s per 64 × 64 complex
   matrix here (measured), over the budget; it cross-checks the flint value at L = 16 instead.
@@ -31,8 +32,6 @@ from __future__ import annotations
 import functools
 import math
 
-import flint
-import mpmath
 import numpy as np
 import pytest
 import torch
@@ -40,7 +39,8 @@ from torch import nn
 
 from impl.diagonal_rnn import (DiagonalLinearRNN, diagonal_rnn_reference, diagonal_scan_reference, lru_ring_init,
                                vandermonde_matrix)
-from impl.experiments import at_scale, scale, t_interval
+from impl.diagonal_rnn.vandermonde import condition_number, mpmath_condition_number
+from impl.experiments import at_scale, scale, seeds_to_decide, t_interval
 from impl.testing import one_linear_algebra_thread  # noqa: F401  (autouse: one LAPACK thread)
 from numeric_checks.test_lru_blowup import forward_blowup_factor
 
@@ -146,6 +146,86 @@ def decide_forward_blowup(runs: list[dict]) -> tuple[str, str]:
     return "inconclusive", text
 
 
+# ================================================================ what would decide (pure)
+# Each says, for an inconclusive outcome, which of the rule's conditions fall short and by how much,
+# and how many seeds the observed spread would need for the mean-based reading of that condition
+# (impl.experiments.seeds_to_decide; "none" when the mean sits on the threshold).
+
+
+def _seeds(values, thresholds) -> str:
+    n = seeds_to_decide(values, thresholds)
+    return "none would (the mean sits on the threshold)" if n is None else f"≈ {n}"
+
+
+def near_circle_to_decide(ratios: dict[tuple[int, str], dict[str, list[float]]]) -> str:
+    """lru.complex_near_circle_helps: the confirming conditions that fail, with the seeds that would
+    put the t-interval of mean log10 q clear of the threshold, if the observed spread held."""
+    parts = []
+    for L in (32, 64):
+        for R in ("R1", "R2"):
+            q = ratios[(L, R)]
+            for key, label, need in (("q_kappa", "q_κ", 100.0), ("q_err", "q_e", 10.0)):
+                if np.median(q[key]) < need:
+                    parts.append(f"L={L} {R}/C median {label} {np.median(q[key]):.3g} < {need:g} "
+                                 f"(seeds for mean log10 {label} clear of {np.log10(need):g}: "
+                                 f"{_seeds(np.log10(q[key]), [np.log10(need)])})")
+            above = sum(e > 1 for e in q["q_err"])
+            if above < 4:
+                parts.append(f"L={L} {R}/C q_e > 1 in {above}/5 seeds (4 needed)")
+    return ("to confirm: " + "; ".join(parts)) if parts else "every confirming condition holds"
+
+
+def reconstruction_to_decide(errors: dict[tuple[str, int, str], list[float]]) -> str:
+    """lru.reconstruction: how far the near-circle N = 128 errors are from 0.05 in every seed (to
+    confirm) and from 0.25 in 2 of 3 seeds at both N and both readouts (to refute)."""
+    parts = []
+    for readout in ("a", "b"):
+        v = errors[("near", 128, readout)]
+        parts.append(f"readout {readout} at N=128: worst seed {max(v):.3g} against 0.05 (all 3 seeds must be "
+                     f"≤ 0.05; seeds for the mean's interval clear of 0.05: {_seeds(v, [0.05])})")
+    worst_low = min(min(v) for k, v in errors.items() if k[0] == "near")
+    parts.append(f"refutation needs every near-circle error > 0.25 in 2 of 3 seeds; the lowest is {worst_low:.3g}")
+    return "; ".join(parts)
+
+
+def universality_to_decide(nrmse: dict[str, list[float]]) -> str:
+    """lru.mlp_universality: the gaps of the width-512 NRMSE to the confirming threshold (≤ 0.1 and
+    ≤ 0.5 × each baseline in every seed) and to the refuting one (≥ B1 or ≥ 0.5 in 2 of 3 seeds),
+    with the seeds the mean-based reading would need and the scale the rule names."""
+    w512, b1, b2 = nrmse["w512"], nrmse["ridge"], nrmse["memoryless"]
+    bound = [min(0.1, 0.5 * r, 0.5 * m) for r, m in zip(b1, b2)]
+    short = [f"{w:.3g} > {b:.3g}" for w, b in zip(w512, bound) if w > b]
+    text = (f"to confirm, the width-512 NRMSE must fall to min(0.1, 0.5·B1, 0.5·B2) in every seed: "
+            f"{len(short)} of {len(w512)} seeds short ({', '.join(short) or 'none'}), the worst by a factor "
+            f"{max(w / b for w, b in zip(w512, bound)):.2f}; mean {np.mean(w512):.3g}, seeds for its interval "
+            f"clear of 0.1 if the spread held: {_seeds(w512, [0.1])}")
+    refuting = sum(w >= r or w >= 0.5 for w, r in zip(w512, b1))
+    text += (f"; to refute, w512 ≥ B1 or ≥ 0.5 in 2 of 3 seeds: {refuting} of 3 now, the nearest margin "
+             f"{min(min(r - w, 0.5 - w) for w, r in zip(w512, b1)):.3g}")
+    if scale() != "full":
+        text += (f"; this run is reduced ({MLP_TRAIN} sequences, {MLP_ITERATIONS} Adam steps of {MLP_BATCH}): "
+                 "the rule's own sizes (CLAIMS_SCALE=full: 4096 sequences, 3000 steps of 64, "
+                 f"{3000 * 64 / (MLP_ITERATIONS * MLP_BATCH):.0f}× the sequences seen) are what would decide it")
+    return text
+
+
+def blowup_to_decide(runs: list[dict]) -> str:
+    """lru.forward_blowup (E): for the runs off by > 3 SE and > 1% of F, the number of units that
+    would shrink SE enough to put a real deviation beyond 5 SE (the refutation also needs > 5% of F)."""
+    off = [r for r in runs if abs(r["R"] - r["F"]) > 3 * r["SE"] and abs(r["R"] - r["F"]) > 0.01 * r["F"]]
+    if not off:
+        return "every run is within 3 SE or 1% of F"
+    parts = []
+    for r in off:
+        dev = abs(r["R"] - r["F"])
+        units = math.ceil(BLOWUP_UNITS * (5 * r["SE"] / dev) ** 2)
+        parts.append(f"config {r['config']} {r['input']} seed {r['seed']}: |R̂ − F| = {dev / r['SE']:.2f} SE = "
+                     f"{dev / r['F']:.2%} of F; ≈ {units} units would put it beyond 5 SE if it held"
+                     + ("" if dev > 0.05 * r["F"] else ", but it is under the 5% the refutation also needs: "
+                        "more units can only confirm it within 1% or leave it inconclusive"))
+    return "; ".join(parts)
+
+
 # ================================================================ measurement pieces
 
 def final_states(nodes: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
@@ -169,62 +249,6 @@ def relative_errors(u_hat: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     return torch.linalg.vector_norm(u_hat - u, dim=-1) / torch.linalg.vector_norm(u, dim=-1)
 
 
-def condition_number(nodes: torch.Tensor, columns: int, start_bits: int = 256) -> float:
-    """κ₂ of V (N × columns), V[n, j] = λ_n^j, for the nodes as stored (exact binary numbers).
-
-    G = V^H V is formed and inverted in python-flint ball arithmetic, doubling the precision until
-    G⁻¹ is certified invertible with entries accurate to 20 digits; κ₂² = λ_max(G) λ_max(G⁻¹), both
-    largest eigenvalues taken in float64 from the ball midpoints (relative error ~1e-16)."""
-    values = [complex(z) for z in nodes.to(torch.complex128).tolist()]
-    saved = flint.ctx.prec
-    bits = start_bits
-    try:
-        while True:
-            flint.ctx.prec = bits
-            rows = []
-            for z in values:
-                node, power, row = flint.acb(z.real, z.imag), flint.acb(1), []
-                for _ in range(columns):
-                    row.append(power)
-                    power = power * node
-                rows.append(row)
-            V = flint.acb_mat(rows)
-            G = V.conjugate().transpose() * V
-            try:
-                G_inv = G.inv()
-            except ZeroDivisionError:       # not certified invertible at this precision
-                bits *= 2
-                continue
-            entries = [G_inv[i, j] for i in range(columns) for j in range(columns)]
-            top = max(float(abs(e.mid())) for e in entries)
-            if max(float(e.rad()) for e in entries) > 1e-20 * top:
-                bits *= 2
-                continue
-            return math.sqrt(_largest_eigenvalue(G) * _largest_eigenvalue(G_inv))
-    finally:
-        flint.ctx.prec = saved
-
-
-def _largest_eigenvalue(M: flint.acb_mat) -> float:
-    """λ_max of a Hermitian ball matrix from its midpoints, scaled into float64's range first."""
-    n = M.nrows()
-    top = max(abs(M[i, j].mid()) for i in range(n) for j in range(n))
-    A = np.array([[complex(M[i, j].mid() / top) for j in range(n)] for i in range(n)])
-    return float(np.linalg.eigvalsh((A + A.conj().T) / 2)[-1]) * float(top)
-
-
-def mpmath_condition_number(nodes: torch.Tensor, columns: int, digits: int = 60) -> float:
-    """κ₂ from mpmath's SVD at `digits` digits (the cross-check of `condition_number`)."""
-    with mpmath.workdps(digits):
-        if nodes.is_complex():
-            V = mpmath.matrix([[mpmath.mpc(complex(z)) ** j for j in range(columns)] for z in nodes.tolist()])
-            s = mpmath.svd_c(V, compute_uv=False)
-        else:
-            V = mpmath.matrix([[mpmath.mpf(float(z)) ** j for j in range(columns)] for z in nodes.tolist()])
-            s = mpmath.svd_r(V, compute_uv=False)
-        return float(max(s) / min(s))
-
-
 def spread(evidence, name: str, values, unit: str = "1") -> None:
     """Record the mean over seeds with its 95% t-interval, and the range."""
     mean, lo, hi = t_interval(values)
@@ -243,11 +267,12 @@ def figure_path(evidence, claim: str):
     return evidence.figures_dir / (claim.replace(".", "_") + ".png")
 
 
-def conclude(evidence, verdict: str, reason: str) -> None:
+def conclude(evidence, verdict: str, reason: str, to_decide: str) -> None:
     """Record the rule's outcome; confirmed passes, refuted fails with the numbers, inconclusive
-    is declared."""
+    is declared together with what would decide it."""
     evidence.note(f"decision rule: {verdict} — {reason}")
     if verdict == "inconclusive":
+        evidence.to_decide(to_decide)
         evidence.inconclusive(reason)
         return
     assert verdict == "confirmed", reason
@@ -333,7 +358,10 @@ def test_complex_nodes_near_the_circle_condition_and_reconstruct_better(evidence
                     spread(evidence, f"L={L} N={N} {name}: reconstruction error", errs)
     evidence.file(draw_near_circle(figure_path(evidence, "lru.complex_near_circle_helps"), results),
                   "κ₂(V) and median reconstruction error by node set and L (median over 5 seeds, range as bars)")
-    conclude(evidence, verdict, reason)
+    evidence.scale(f"synthetic scalar sequences, L ∈ {NC_LENGTHS}, N = L and 2L, {len(NC_SEEDS)} seeds × "
+                   f"{NC_SEQUENCES} sequences per (L, node set); no training",
+                   "MNIST digit reconstruction: 28×28 images flattened to sequences of length L = 784, state size and node sets not stated (004 § Key Results, § Architecture Onboarding › First 3 experiments)", reduced=True)
+    conclude(evidence, verdict, reason, near_circle_to_decide(ratios))
 
 
 def draw_near_circle(path, results):
@@ -437,7 +465,10 @@ def test_digit_images_are_recovered_from_the_final_state(evidence):
     evidence.file(draw_reconstruction(figure_path(evidence, "lru.reconstruction"), errors, images[test[:4]].numpy(),
                                       examples), "mean relative error per setting and seed; test digits and "
                   "their closed-form reconstructions at N = 64 (seed 0)")
-    conclude(evidence, verdict, reason)
+    evidence.scale(f"scikit-learn 8×8 digits: {len(images)} images as sequences of length L = {L}, N ∈ {RC_STATES}, "
+                   f"{len(RC_SEEDS)} seeds; ridge fitted on {RC_FIT} images, evaluated on {len(test)}",
+                   "MNIST digit reconstruction: 28×28 images flattened to sequences of length L = 784, state size and node sets not stated (004 § Key Results, § Architecture Onboarding › First 3 experiments)", reduced=True)
+    conclude(evidence, verdict, reason, reconstruction_to_decide(errors))
 
 
 def draw_reconstruction(path, errors, originals, examples):
@@ -591,7 +622,13 @@ def test_linear_rnn_and_mlp_approximate_a_controlled_lotka_volterra_system(evide
         evidence.figure(f"test NRMSE, {label}: median over seeds", float(np.median(values)), "1")
     evidence.file(draw_universality(figure_path(evidence, "lru.mlp_universality"), nrmses),
                   "test NRMSE by MLP width (3 seeds) against the ridge and memoryless baselines")
-    conclude(evidence, verdict, reason)
+    evidence.scale(f"diagonal RNN N = {MLP_STATE} + MLP widths {MLP_WIDTHS}; {MLP_TRAIN} training / {MLP_TEST} test "
+                   f"sequences of L = {LV_STEPS}; {MLP_ITERATIONS} Adam steps of {MLP_BATCH} sequences "
+                   f"({MLP_ITERATIONS * MLP_BATCH * LV_STEPS:,} positions); {len(MLP_SEEDS)} seeds",
+                   "controlled Lotka–Volterra, sizes not stated in 004 (§ Key Results, § Architecture Onboarding › "
+                   "First 3 experiments); the rule's full scale: 4096 / 1024 sequences, 3000 Adam steps of 64 "
+                   "(19,200,000 positions)", reduced=scale() != "full")
+    conclude(evidence, verdict, reason, universality_to_decide(nrmses))
 
 
 def draw_universality(path, nrmses):
@@ -682,7 +719,12 @@ def test_simulated_state_power_matches_the_blowup_factor(evidence):
             spread(evidence, f"{name}: with γ normalisation, mean γ²|x_T|² (reported)", [r["R_gamma"] for r in group])
     evidence.file(draw_blowup(figure_path(evidence, "lru.forward_blowup"), runs),
                   "R̂/F per configuration, input and seed, with ±3 SE bars; γ-normalised runs alongside")
-    conclude(evidence, verdict, reason)
+    evidence.scale(f"{BLOWUP_UNITS:,} units per run, {len(BLOWUP_RINGS)} rings × 2 inputs × {len(BLOWUP_SEEDS)} seeds, "
+                   f"T = {', '.join(str(blowup_steps(r[1])) for r in BLOWUP_RINGS)} steps",
+                   "an analytical statement, E over the ring as k → ∞ (arXiv 2303.06349, Proposition 3); no "
+                   "simulation scale in the source: the rule fixes 100,000 units and T = ⌈30/(1 − r_max²)⌉",
+                   reduced=False)
+    conclude(evidence, verdict, reason, blowup_to_decide(runs))
 
 
 def draw_blowup(path, runs):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import flint
+import numpy as np
 import pytest
 import sympy
 import torch
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 
 import impl.linear_rnn.naive as naive
 import impl.linear_rnn.scan as scan
-from impl.linear_rnn import LinearRNN, krylov_matrix
+from impl.linear_rnn import LinearRNN
 from impl.testing import TOLERANCES, dyadic_rationals, linear_systems, rational_matrices, to_tensor
 
 TOL = TOLERANCES[torch.float64]
@@ -208,56 +209,159 @@ def test_reachable_dimension_is_krylov_rank(path, system, evidence):
     assert measured <= n
 
 
-@pytest.mark.claim("capacity.lowrank_keeps_capacity")
-@PATHS
-@given(n=st.integers(2, 7), data=st.data())
-def test_low_rank_transition_keeps_state_dimension(path, n, data, evidence):
-    """With A = U V of rank r <= n and a full-rank input map, the state still has dimension n and
-    the reachable subspace is all of R^n, for every r: measured on the module's states and
-    cross-checked with the exact Krylov rank."""
-    r = data.draw(st.integers(1, n))
-    U, V = data.draw(rational_matrices(n, r)), data.draw(rational_matrices(r, n))
-    extra = data.draw(st.integers(0, 2))
-    B = [[Fraction(int(i == j)) for j in range(n)] + data.draw(rational_matrices(1, extra))[0]
-         for i in range(n)]                                    # [I | W]: rank n
-    model = LinearRNN(n, n + extra, rank=r, dtype=torch.float64, path=path)
+# ------------------------------------------------------------- low-rank transitions
+#
+# The reachable space of h_t = A h_{t-1} + B x_t from h_0 = 0 in T steps is
+# K_T = col [B, AB, …, A^{T−1}B] (capacity.reachable_is_subspace). With r = rank A, q = rank B:
+#   (i)  K_T = col B + A·K_{T−1}, and A·K_{T−1} ⊆ range A, so K_T ⊆ col B + range A and
+#        dim K_T ≤ dim(col B + range A) = q + r − dim(col B ∩ range A) ≤ min(d, q + r);
+#   (ii) dim K_T ≤ q + min(r, dim K_{T−1}) with dim K_1 = q, hence dim K_T ≤ min(d, T·q, q + r);
+#   (iii) the bound min(d, T·q, q + r) is attained by generic U, V, B (checked on random integer
+#        factors for every d ≤ 8, r, q ≤ d, T ≤ d + 1): it is the exact reachable dimension of a
+#        generic rank-r transition with a rank-q input map.
+# So "capacity d regardless of r" needs q ≥ d − r. E5 factorises its input map too
+# (U_x V_x, rank r): its linearisation reaches at most 2r < d whenever r < d/2.
+
+
+def reachable_dimension(model: LinearRNN, steps: int, seed: int) -> int:
+    """dim span of the final states impl's module reaches from h_0 = 0 after `steps` random inputs
+    (numerical rank of d + 3 of them)."""
+    gen = torch.Generator().manual_seed(seed)
+    inputs = torch.randn(model.state_dim + 3, steps, model.input_dim, dtype=torch.float64, generator=gen)
+    return numeric_rank(model.states(inputs)[:, -1])
+
+
+def low_rank_model(U, V, B, path: str = "scan") -> LinearRNN:
+    """impl's LinearRNN with A = U V (rank ≤ r) and input map B, in float64."""
+    model = LinearRNN(len(U), len(B[0]), rank=len(V), dtype=torch.float64, path=path)
     with torch.no_grad():
         model.U.copy_(to_tensor(U)), model.V.copy_(to_tensor(V)), model.B.copy_(to_tensor(B))
-    rank_A = exact_rank(mat_mul(U, V))
-    T = data.draw(st.integers(1, 4))
-    gen = torch.Generator().manual_seed(n * 100 + r)
-    states = model.states(torch.randn(n + 2, T, n + extra, dtype=torch.float64, generator=gen))
-    measured = numeric_rank(states[:, -1])
-    exact = exact_rank(exact_krylov(mat_mul(U, V), B, T))
-    evidence.figure(f"smallest reachable dimension / n seen ({path})", measured / n, "1", keep="min")
-    assert rank_A <= r, f"U V has rank {rank_A} > r = {r}: the model is not low-rank"
-    assert states.shape[-1] == n, f"state dimension {states.shape[-1]} != n = {n} with rank {r}"
-    assert measured == exact == n, (f"{path}: rank-{r} transition, n={n}: reachable dimension "
-                                    f"{measured} (exact {exact}), expected n")
+    return model
+
+
+@pytest.mark.claim("capacity.reachable_dim_bound")
+@PATHS
+@given(d=st.integers(2, 7), data=st.data())
+def test_reachable_dimension_is_at_most_input_rank_plus_transition_rank(path, d, data, evidence):
+    """For A = U V (rank ≤ r) and B = P Q (rank ≤ q) in exact rationals: rank K_T ≤
+    dim(col B + range A) ≤ min(d, T·rank B, rank B + rank A) (exact, python-flint), and the
+    dimension impl's module reaches equals rank K_T."""
+    r, q = data.draw(st.integers(1, d)), data.draw(st.integers(1, d))
+    m, T = q + data.draw(st.integers(0, 2)), data.draw(st.integers(1, d + 1))
+    U = data.draw(rational_matrices(d, r))
+    V = [[v / 8 for v in row] for row in data.draw(rational_matrices(r, d))]   # dyadic: exact in float64
+    B = mat_mul(data.draw(rational_matrices(d, q)), data.draw(rational_matrices(q, m)))
+    A = mat_mul(U, V)
+    rank_A, rank_B = exact_rank(A), exact_rank(B)
+    krylov = exact_rank(exact_krylov(A, B, T))
+    joint = exact_rank([rb + ra for rb, ra in zip(B, A)])                     # dim(col B + range A)
+    measured = reachable_dimension(low_rank_model(U, V, B, path), T, seed=97 * d + 7 * r + q)
+    evidence.figure(f"max reachable dim − (rank B + rank A) seen ({path})", krylov - (rank_B + rank_A), "",
+                    keep="max")
+    assert krylov <= joint <= min(d, rank_B + rank_A), (
+        f"d={d}, rank A={rank_A}, rank B={rank_B}: rank K_{T} = {krylov}, dim(col B + range A) = {joint}")
+    assert krylov <= T * rank_B, f"rank K_{T} = {krylov} > T·rank B = {T * rank_B}"
+    assert measured == krylov, (f"{path}: impl reaches a {measured}-dimensional space, the exact Krylov rank is "
+                                f"{krylov} (d={d}, rank A={rank_A}, rank B={rank_B}, T={T})")
+
+
+def generic_integer_factors(d, r, q, seed):
+    """Random integer factors U (d, r), V (r, d), B = P Q (d, q)(q, d + 1), seeded: numpy object
+    arrays of Python ints (exact products)."""
+    rng = np.random.default_rng(seed)
+    draw = lambda rows, cols: rng.integers(-9, 10, (rows, cols)).astype(object)
+    return draw(d, r), draw(r, d), draw(d, q).dot(draw(q, d + 1))
+
+
+def as_fractions(M, scale: int = 1) -> list[list[Fraction]]:
+    return [[Fraction(int(v), scale) for v in row] for row in M]
+
+
+# V is divided by 64 in impl's model (a power of two: exact in float64) to keep A's powers in range;
+# scaling V scales A^k B by 64^-k, which leaves every rank as it is.
+V_SCALE = 64
+
+
+@pytest.mark.claim("capacity.reachable_dim_bound")
+def test_input_rank_plus_transition_rank_is_attained_by_generic_factors(evidence):
+    """The bound min(d, T·q, q + r) is sharp: random integer factors (seeded) attain it exactly for
+    every d ≤ 8, r, q ≤ d and T ≤ d + 1 (exact rank over ℤ, python-flint); impl's module reaches
+    the same dimension for T = d + 1, where the bound is min(d, q + r)."""
+    cases = 0
+    for d in range(2, 9):
+        for r in range(1, d + 1):
+            for q in range(1, d + 1):
+                U, V, B = generic_integer_factors(d, r, q, seed=1000 * d + 10 * r + q)
+                A, blocks = U.dot(V), [B]
+                for T in range(1, d + 2):
+                    krylov = flint.fmpz_mat(np.hstack(blocks).tolist()).rank()
+                    cases += 1
+                    assert krylov == min(d, T * q, q + r), (
+                        f"d={d}, r={r}, q={q}, T={T}: generic factors give rank K_T = {krylov}, "
+                        f"the bound min(d, T·q, q + r) is {min(d, T * q, q + r)}")
+                    blocks.append(A.dot(blocks[-1]))
+                model = low_rank_model(as_fractions(U), as_fractions(V, V_SCALE), as_fractions(B))
+                measured = reachable_dimension(model, d + 1, seed=d * 100 + r * 10 + q)
+                assert measured == min(d, q + r), (
+                    f"d={d}, r={r}, q={q}: impl reaches {measured} dimensions in {d + 1} steps, "
+                    f"exact rank min(d, q + r) = {min(d, q + r)}")
+    evidence.figure("(d, r, q, T) cases where exact rank K_T = min(d, T·q, q + r)", cases, "")
 
 
 @pytest.mark.claim("capacity.lowrank_keeps_capacity")
-def test_low_rank_capacity_scope_with_low_rank_input_map(evidence):
-    """The scope of the claim, measured: with an input map of rank q the reachable dimension is
-    at most q + r (A^k B lies in col U for k >= 1), so 'capacity = d' needs a wide input map.
-    E5 factorises its input map too (rank r), which caps its linearised reachable space at 2r."""
-    d = 12
-    gen = torch.Generator().manual_seed(7)
-    for r in (1, 2, 3, 4):
-        # A = Q diag(λ) Qᵀ on an r-dimensional subspace, λ spread in [0.3, 0.95]: well conditioned,
-        # so a numerical rank of the reached states is trustworthy
-        Q = torch.linalg.qr(torch.randn(d, r, dtype=torch.float64, generator=gen))[0]
-        lam = torch.linspace(0.3, 0.95, r, dtype=torch.float64)
-        model = LinearRNN(d, 1, rank=r, dtype=torch.float64)          # scalar input: rank-1 B
-        with torch.no_grad():
-            model.U.copy_(Q * lam), model.V.copy_(Q.T)
-            model.B.copy_(torch.randn(d, 1, dtype=torch.float64, generator=gen))
-        T = r + 3
-        states = model.states(torch.randn(3 * d, T, 1, dtype=torch.float64, generator=gen))
-        measured = numeric_rank(states[:, -1])
-        krylov = numeric_rank(krylov_matrix(model.transition, model.B, T).T)
-        evidence.figure(f"reachable dim, d={d}, r={r}, scalar input", measured, "")
-        assert measured == krylov, f"r={r}: states span {measured}, Krylov rank {krylov}"
-        assert measured <= 1 + r, f"r={r}: reachable dimension {measured} exceeds rank(B) + r = {1 + r}"
-    evidence.note("With a full-rank input map the reachable space is R^d for every r (property test); "
-                  "with a scalar input it is at most 1 + r < d: capacity = d depends on the input map.")
+@given(d=st.integers(3, 8), data=st.data())
+def test_low_rank_model_factorised_as_e5_keeps_the_capacity_d_of_a_dense_one(d, data, evidence):
+    """The substantive reading: capacity = the reachable-state dimension of impl's linear RNN with
+    E5's factorisation, A = U_h V_h and input map B = U_x V_x, both of rank r < d. The claim says it
+    stays d for every r. Also recorded, for the same A: the trivial reading (state dimension d;
+    with a full-rank input map B = I the reachable space is all of ℝ^d, even for A = 0)."""
+    r = data.draw(st.integers(1, d - 1))
+    U_h, V_h, B = generic_integer_factors(d, r, r, seed=31 * d + r)       # B = U_x V_x, rank r
+    U_h, V_h, B = as_fractions(U_h), as_fractions(V_h, V_SCALE), [row[:d] for row in as_fractions(B)]  # input dim d
+    steps = d + 1
+    e5 = low_rank_model(U_h, V_h, B)
+    dense_input = low_rank_model(U_h, V_h, [[Fraction(int(i == j)) for j in range(d)] for i in range(d)])
+    measured = reachable_dimension(e5, steps, seed=d * 10 + r)
+    trivial = reachable_dimension(dense_input, steps, seed=d * 10 + r)
+    exact = exact_rank(exact_krylov(mat_mul(U_h, V_h), B, steps))
+    evidence.figure("trivial reading: state dimension / d (every r)", e5.states(torch.zeros(1, 1, d,
+                    dtype=torch.float64)).shape[-1] / d, "1", keep="min")
+    evidence.figure("trivial reading: reachable dim / d with a full-rank input map (min over r)", trivial / d, "1",
+                    keep="min")
+    evidence.figure("substantive reading: reachable dim / d with E5's rank-r input map (min over r)",
+                    measured / d, "1", keep="min")
+    evidence.note(f"d={d}, r={r}: full-rank input map reaches {trivial} of {d}; E5's factorisation reaches "
+                  f"{measured} (exact Krylov rank {exact}, bound min(d, 2r) = {min(d, 2 * r)})")
+    assert measured == exact, f"impl reaches {measured} dimensions, the exact Krylov rank is {exact}"
+    assert measured == d, (f"E5-factorised linear RNN, d={d}, r={r}: the reachable states span {measured} "
+                           f"dimensions (exact Krylov rank {exact} ≤ q + r = 2r = {2 * r}), not the capacity d = {d} "
+                           f"of a dense model (which reaches {trivial})")
+
+
+@pytest.mark.claim("capacity.lowrank_keeps_capacity")
+def test_e5_layer_states_span_at_most_2r_dimensions(evidence):
+    """impl's E5 layer itself (dim 96, rank 16, tanh, b ≠ 0): from h_0 = 0, z_T = atanh(h_T) − b lies
+    in col [U_h, U_x] (2r dimensions), so the states lie on the 2r-dimensional manifold
+    tanh(b + col [U_h, U_x]); its linearisation at 0 (A = U_h V_h, B = U_x V_x) reaches 2r. The
+    claim needs d."""
+    from impl.elman.models import E5Layer
+    d, r, T = 96, 16, 3
+    layer = E5Layer(d, r, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        layer.b.copy_(0.1 * torch.randn(d, dtype=torch.float64, generator=torch.Generator().manual_seed(6)))
+        x = torch.randn(3 * d, T, d, dtype=torch.float64, generator=torch.Generator().manual_seed(7))
+        _, h = layer(x)
+        z = torch.atanh(h) - layer.b
+        basis = torch.linalg.qr(torch.cat([layer.U_h, layer.U_x], dim=1))[0]
+        off = float((z - z @ basis @ basis.T).abs().max() / z.abs().max())
+        preactivation_dim = numeric_rank(z)
+        linear = LinearRNN(d, d, rank=r, dtype=torch.float64)
+        linear.U.copy_(layer.U_h), linear.V.copy_(layer.V_h), linear.B.copy_(layer.U_x @ layer.V_x)
+        linearised = reachable_dimension(linear, T, seed=8)
+    evidence.figure("E5 layer d=96, r=16: max relative distance of atanh(h_T) − b from col [U_h, U_x]", off, "1")
+    evidence.figure("E5 layer d=96, r=16: dim span of atanh(h_T) − b", preactivation_dim, "")
+    evidence.figure("E5 layer d=96, r=16: reachable dim of its linearisation at 0", linearised, "")
+    assert off <= 1e-10 and preactivation_dim <= 2 * r, (
+        f"E5 pre-activations leave col [U_h, U_x]: distance {off:.3g}, span {preactivation_dim} > 2r = {2 * r}")
+    assert linearised == d, (f"E5 layer d={d}, r={r}: the linearised reachable space has dimension {linearised} "
+                             f"(= 2r = {2 * r}; states on a {preactivation_dim}-dimensional manifold), not d = {d}")

@@ -243,3 +243,27 @@ def test_blowup_horizon_makes_the_transient_negligible():
         T = exp.blowup_steps(r_max)
         assert r_max ** (2 * T) <= math.exp(-30)
     assert exp.blowup_steps(0.999) == 15008
+
+
+# ---------------------------------------------------------------- what would decide an inconclusive run
+
+
+def test_to_decide_texts_name_the_failing_conditions_and_the_numbers():
+    ratios = near_circle_ratios([50, 60, 70, 80, 90], [20] * 5)          # inconclusive: median q_κ 70 < 100
+    text = exp.near_circle_to_decide(ratios)
+    assert "median q_κ 70 < 100" in text and "seeds for mean log10 q_κ clear of 2" in text
+    assert exp.near_circle_to_decide(near_circle_ratios([1e3] * 5, [20] * 5)) == "every confirming condition holds"
+
+    nrmse = {"w32": [0.30, 0.28, 0.40], "w128": [0.21, 0.17, 0.26], "w512": [0.17, 0.15, 0.2],
+             "ridge": [0.5, 0.5, 0.5], "memoryless": [0.9, 0.9, 0.9]}
+    assert exp.decide_mlp_universality(nrmse)[0] == "inconclusive"
+    text = exp.universality_to_decide(nrmse)
+    assert "3 of 3 seeds short" in text and "factor 2.00" in text and "0 of 3 now" in text
+
+    errors = {(init, N, r): [0.08, 0.06, 0.07] for init in ("near", "disc") for N in (64, 128) for r in ("a", "b")}
+    assert exp.decide_reconstruction(errors)[0] == "inconclusive"
+    assert "worst seed 0.08 against 0.05" in exp.reconstruction_to_decide(errors)
+
+    runs = [{"config": (0.0, 0.9), "input": "white", "seed": s, "R": 1.04, "SE": 0.01, "F": 1.0} for s in range(3)]
+    text = exp.blowup_to_decide(runs)
+    assert "4.00 SE = 4.00% of F" in text and "under the 5% the refutation also needs" in text

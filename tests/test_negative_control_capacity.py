@@ -49,8 +49,21 @@ BUGS = {
             q = torch.linalg.qr(self.U)[0]
             return h @ q @ q.T
         TARGETS = [(model.LinearRNN, "states", bug)]
-     ''', ["capacity.lowrank_keeps_capacity"]),
+     ''', ["capacity.reachable_dim_bound"]),
+    # the recurrence deleted: the module's transition A = U V replaced by 0 (h_t = B x_t)
+    "transition-deleted": ('''
+        import torch
+        import impl.linear_rnn.model as model
+        def zero_transition(self):
+            A = self.A if self.rank is None else self.U @ self.V
+            return torch.zeros_like(A)
+        TARGETS = [(model.LinearRNN, "transition", property(zero_transition))]
+     ''', ["capacity.reachable_dim_bound"]),
 }
+
+LOWRANK = "capacity.lowrank_keeps_capacity"
+TRIVIAL = "trivial reading: reachable dim / d with a full-rank input map (min over r)"
+SUBSTANTIVE = "substantive reading: reachable dim / d with E5's rank-r input map (min over r)"
 
 CAPACITY = ["capacity.state_is_sum", "capacity.state_additive", "capacity.same_state_same_future",
             "capacity.reachable_is_subspace", "capacity.reachable_dim_bound",
@@ -62,7 +75,7 @@ def run_capacity_checks(pytester, monkeypatch, bug: str | None) -> dict:
                                BUGS[bug][0] if bug else None)
 
 
-@pytest.mark.parametrize("bug", sorted(BUGS))
+@pytest.mark.parametrize("bug", sorted(set(BUGS) - {"transition-deleted"}))
 def test_planted_bug_refutes_the_claims_it_breaks(pytester, monkeypatch, bug):
     claims = run_capacity_checks(pytester, monkeypatch, bug)
     refuted = {cid for cid in CAPACITY if claims[cid]["verdict"] == "refuted"}
@@ -77,7 +90,30 @@ def test_planted_bug_refutes_the_claims_it_breaks(pytester, monkeypatch, bug):
         assert "## Counterexamples" in markdown and "Σ_(t<" in markdown
 
 
-def test_intact_implementation_confirms_every_capacity_claim(pytester, monkeypatch):
+def figure(claim: dict, name: str):
+    return next(e["value"] for e in claim["evidence"] if e["kind"] == "figure" and e["name"] == name)
+
+
+def test_deleted_recurrence_fails_the_substantive_check_and_passes_the_trivial_one(pytester, monkeypatch):
+    """With A replaced by 0, the q + r checks of the reachable dimension fail with their numbers,
+    while the trivial reading (full-rank input map: all of R^d) still reads 1 — it cannot see the
+    recurrence at all."""
+    claims = run_capacity_checks(pytester, monkeypatch, "transition-deleted")
+    bound = claims["capacity.reachable_dim_bound"]
+    failed = {c["nodeid"].split("::")[-1]: c["message"] for c in bound["checks"] if c["outcome"] == "failed"}
+    assert "test_input_rank_plus_transition_rank_is_attained_by_generic_factors" in failed, bound["checks"]
+    assert "impl reaches" in failed["test_input_rank_plus_transition_rank_is_attained_by_generic_factors"]
+    assert any(name.startswith("test_reachable_dimension_is_at_most_input_rank_plus_transition_rank")
+               for name in failed), bound["checks"]
+    assert figure(claims[LOWRANK], TRIVIAL) == 1.0, claims[LOWRANK]["evidence"]
+
+
+def test_intact_implementation_gives_the_expected_capacity_verdicts(pytester, monkeypatch):
     claims = run_capacity_checks(pytester, monkeypatch, None)
-    assert {cid: claims[cid]["verdict"] for cid in CAPACITY} == {cid: "confirmed" for cid in CAPACITY}
+    holding = [cid for cid in CAPACITY if cid != LOWRANK]
+    assert {cid: claims[cid]["verdict"] for cid in holding} == {cid: "confirmed" for cid in holding}
+    lowrank = claims[LOWRANK]       # refuted as the registry expects, both readings in the evidence
+    assert lowrank["verdict"] == "refuted" and lowrank["expectation"]["met"] is True, lowrank["reason"]
+    assert {c["outcome"] for c in lowrank["checks"]} == {"xfailed"}, lowrank["checks"]
+    assert figure(lowrank, TRIVIAL) == 1.0 and figure(lowrank, SUBSTANTIVE) < 1.0, lowrank["evidence"]
 

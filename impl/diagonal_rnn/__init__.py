@@ -6,13 +6,16 @@
   (optional; not imported here, see its docstring on TRITON_INTERPRET).
 - `DiagonalLinearRNN`: the module (LRU ring initialisation, γ normalisation, optional readout);
   `lru_ring_init`: the ring initialisation's eigenvalues; `vandermonde_matrix`: V[n, j] = λ_n^j.
+- `vandermonde`: κ₂ of the Vandermonde map in ball arithmetic (certified and fast), roots of unity.
 """
 
 from .model import (DiagonalLinearRNN, eigenvalues_from_parameters, lru_ring_init, lru_ring_parameters,
                     num_parameters, vandermonde_matrix)
 from .naive import diagonal_rnn_reference, diagonal_scan_reference
 from .scan import diagonal_combine, diagonal_rnn_scan, diagonal_scan
+from .vandermonde import certified_condition_number, condition_number, mpmath_condition_number, roots_of_unity
 
 __all__ = ["DiagonalLinearRNN", "diagonal_combine", "diagonal_rnn_reference", "diagonal_rnn_scan",
            "diagonal_scan", "diagonal_scan_reference", "eigenvalues_from_parameters", "lru_ring_init",
-           "lru_ring_parameters", "num_parameters", "vandermonde_matrix"]
+           "lru_ring_parameters", "num_parameters", "vandermonde_matrix", "certified_condition_number",
+           "condition_number", "mpmath_condition_number", "roots_of_unity"]
