@@ -45,13 +45,34 @@ def relative_rms_error(got: torch.Tensor, want: torch.Tensor) -> float:
     return float(diff / scale) if scale > 0 else float(diff)
 
 
+def error_scale(want: torch.Tensor, magnitude: torch.Tensor | None = None) -> float:
+    """The scale a rounding error is measured against: ‖want‖, or ‖magnitude‖ when that is larger.
+
+    `magnitude` is the same reference computation run on the absolute values of every input (and of
+    the loss's weights): for sums of products — a linear recurrence, its gradients — each entry is
+    then Σ|terms|, the scale of the standard bound |fl(Σ a_k) − Σ a_k| ≤ γ_n Σ|a_k| (Higham, Accuracy
+    and Stability of Numerical Algorithms, §4.2). Where the terms cancel (a scalar gradient summed
+    over a whole sequence with random signs or rotating phases), ‖want‖ alone would call honest
+    round-off a failure."""
+    scale = torch.linalg.vector_norm(want.detach().to(torch.complex128 if want.is_complex() else torch.float64))
+    if magnitude is not None:
+        if magnitude.shape != want.shape:
+            raise ValueError(f"error_scale: magnitude shape {tuple(magnitude.shape)} != {tuple(want.shape)}")
+        scale = torch.maximum(scale, torch.linalg.vector_norm(magnitude.detach().abs().double()))
+    return float(scale)
+
+
 def assert_kernel_close(got: torch.Tensor, want: torch.Tensor, dtype: torch.dtype, direction: str,
-                        what: str) -> float:
-    """Assert the fast path matches the reference within KERNEL_TOLERANCES; returns the error."""
-    err = relative_rms_error(got, want)
+                        what: str, magnitude: torch.Tensor | None = None) -> float:
+    """Assert the fast path matches the reference within KERNEL_TOLERANCES, relative to ‖want‖ or, with
+    `magnitude` (see error_scale), to the magnitude of the terms summed; returns the error."""
+    diff = relative_rms_error(got, want) * error_scale(want)          # ‖got − want‖
+    scale = error_scale(want, magnitude)
+    err = diff / scale if scale > 0 else diff
     bound = KERNEL_TOLERANCES[dtype][direction]
-    assert err <= bound, (f"{what}: relative RMS error {err:.3g} > {bound:g} ({dtype}, {direction}); "
-                          f"shape {tuple(want.shape)}")
+    against = "‖want‖" if magnitude is None or scale == error_scale(want) else "the magnitude of the summed terms"
+    assert err <= bound, (f"{what}: relative RMS error {err:.3g} > {bound:g} ({dtype}, {direction}; "
+                          f"relative to {against}); shape {tuple(want.shape)}")
     return err
 
 
