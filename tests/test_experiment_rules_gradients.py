@@ -8,11 +8,15 @@ is known in closed form.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
+import scipy.stats
 import torch
 
 import benchmarks.test_exp_gradients as exp
+from impl.experiments import percentile_interval, simulated_coverage
 
 
 # ---------------------------------------------------------------- gradient SNR rule (two claims)
@@ -39,26 +43,187 @@ def test_snr_rule_needs_every_checkpoint_on_one_side():
 
 FAST = [200.0, 205.0, 198.0, 202.0, 199.0]
 SLOW = [100.0, 101.0, 99.0, 102.0, 98.0]
-LOSS = [1.90, 1.92, 1.91]
+LOSS = [1.90, 1.92, 1.91, 1.905, 1.915]
+NEAR = [1.88, 1.87, 1.89, 1.885, 1.875]
 
 
 @pytest.mark.parametrize("rates_x, rates_m, losses_x, losses_m, verdict", [
-    (FAST, SLOW, LOSS, [1.88, 1.87, 1.89], "confirmed"),                      # R ≈ 2, D ≈ 0.03 ± small
-    (SLOW, FAST, LOSS, [1.88, 1.87, 1.89], "refuted"),                        # R's interval below 1
-    (FAST, SLOW, [2.40, 2.42, 2.41], [1.88, 1.87, 1.89], "refuted"),          # D's lower bound > 0.10
-    ([100, 130, 80, 120, 90], [110, 95, 105, 100, 115], LOSS, [1.88, 1.87, 1.89], "inconclusive"),  # R ∋ 1
-    (FAST, SLOW, [1.80, 2.20, 2.00], [1.90, 1.91, 1.89], "inconclusive"),     # D straddles 0.10
+    (FAST, SLOW, LOSS, NEAR, "confirmed"),                                          # R ≈ 2, D ≈ 0.03 ± small
+    (SLOW, FAST, LOSS, NEAR, "refuted"),                                            # R's interval below 1
+    (FAST, SLOW, [2.40, 2.42, 2.41, 2.405, 2.415], NEAR, "refuted"),                # D's lower bound > 0.10
+    ([100, 130, 80, 120, 90], [110, 95, 105, 100, 115], LOSS, NEAR, "inconclusive"),  # R ∋ 1
+    (FAST, SLOW, [1.80, 2.20, 2.00, 1.95, 2.05], [1.90, 1.91, 1.89, 1.90, 1.91], "inconclusive"),  # D ∋ 0.10
 ])
 def test_xgated_rule_says_each_verdict(rates_x, rates_m, losses_x, losses_m, verdict):
     got, reason = exp.decide_xgated_faster(rates_x, rates_m, losses_x, losses_m)
     assert got == verdict, reason
 
 
-def test_throughput_ratio_is_the_ratio_of_means_with_a_seeded_interval():
+def test_throughput_ratio_is_the_geometric_mean_ratio_with_a_log_scale_welch_interval():
     r, lo, hi = exp.throughput_ratio(FAST, SLOW)
-    assert r == pytest.approx(np.mean(FAST) / np.mean(SLOW))
-    assert lo < r < hi
-    assert exp.throughput_ratio(FAST, SLOW) == (r, lo, hi)
+    # independent: scipy's Welch test on the logs, its own confidence interval, exponentiated
+    ci = scipy.stats.ttest_ind(np.log(FAST), np.log(SLOW), equal_var=False).confidence_interval(0.95)
+    assert r == pytest.approx(scipy.stats.gmean(FAST) / scipy.stats.gmean(SLOW), rel=1e-12)
+    assert (lo, hi) == pytest.approx((np.exp(ci.low), np.exp(ci.high)), rel=1e-9)
+    with pytest.raises(ValueError, match="Mamba2 rates must be positive"):
+        exp.throughput_ratio(FAST, [100.0, 0.0, 99.0])
+
+
+def synthetic_repeat(steps: int, loss: float) -> dict:
+    return {k: {"losses": [5.0] * (steps - 1) + [loss]} for k in exp.XG_KINDS}
+
+
+def test_every_repeat_trains_the_full_steps_and_every_seed_enters_the_loss_part():
+    plan = exp.xgated_plan()
+    assert [seed for seed, _ in plan] == list(range(exp.XG_REPEATS)) and exp.XG_REPEATS >= 5
+    assert all(steps == exp.XG_SIZES["steps"] for _, steps in plan)
+    s = exp.XG_SIZES
+    repeats = [synthetic_repeat(steps, 2.0 + seed) for seed, steps in plan]
+    losses = exp.losses_per_seed(repeats)
+    expected = [(5.0 * (s["last"] - 1) + 2.0 + seed) / s["last"] for seed in range(exp.XG_REPEATS)]
+    assert losses == {k: pytest.approx(expected) for k in exp.XG_KINDS}
+
+
+def test_negative_control_the_old_plan_with_short_repeats_is_an_error(monkeypatch):
+    """The plan before 2026-12-03: only the first 3 repeats trained the full steps, the others
+    warm-up + timed steps; their losses must not be dropped silently (nor compared)."""
+    s = exp.XG_SIZES
+    monkeypatch.setattr(exp, "xgated_plan", lambda: [(seed, s["steps"] if seed < 3 else s["warmup"] + s["timed"])
+                                                    for seed in range(exp.XG_REPEATS)])
+    repeats = [synthetic_repeat(steps, 2.0) for _, steps in exp.xgated_plan()]
+    with pytest.raises(ValueError, match=r"repeat 3 \(xgated\) trained 60 steps, not the rule's 200"):
+        exp.losses_per_seed(repeats)
+
+
+# ---------------------------------------------------------------- interval coverage at the sample sizes used
+
+# The spreads of the last full run (reports/CLAIMS.md before issue 12): tok/s over 5 repeats,
+# X-gated sd/mean ≈ 0.21, Mamba2 ≈ 0.09 (timing noise is multiplicative: lognormal); losses over
+# the seeds, sd ≈ 0.004 (X-gated) and 0.003 (Mamba2) nats/byte.
+CV_XGATED, CV_MAMBA2 = 0.21, 0.09
+TRUE_R = 3.0
+COVERAGE_FLOOR = 0.93        # a 95% method; 2000 trials put the estimate within ±0.01 (2 sd)
+
+
+def lognormal_rates(rng, n, cv_x=CV_XGATED, cv_m=CV_MAMBA2):
+    return TRUE_R * np.exp(cv_x * rng.standard_normal(n)), np.exp(cv_m * rng.standard_normal(n))
+
+
+@pytest.mark.parametrize("cv_x, cv_m", [(CV_XGATED, CV_MAMBA2), (0.05, 0.05), (0.4, 0.1)])
+def test_throughput_interval_covers_95_percent_at_5_repeats(cv_x, cv_m):
+    def interval(rng):
+        return exp.throughput_ratio(*lognormal_rates(rng, exp.XG_REPEATS, cv_x, cv_m))[1:]
+    coverage = simulated_coverage(interval, TRUE_R, trials=2000)
+    assert coverage >= COVERAGE_FLOOR, f"log-scale Welch interval of R covers {coverage:.3f} at n = {exp.XG_REPEATS}"
+
+
+def test_negative_control_the_replaced_percentile_bootstrap_falls_short_at_5_repeats():
+    """The method before 2026-12-03 (percentile bootstrap of the ratio of means, each model's repeats
+    resampled) fails the same coverage check at n = 5: it understates the spread of 5 values."""
+    truth = TRUE_R * np.exp(CV_XGATED ** 2 / 2) / np.exp(CV_MAMBA2 ** 2 / 2)   # ratio of lognormal means
+
+    def interval(rng):      # impl's bootstrap + percentile_interval, vectorised: the same resampling scheme
+        x, m = lognormal_rates(rng, exp.XG_REPEATS)
+        n, resamples = exp.XG_REPEATS, 2000
+        ratios = (x[rng.integers(0, n, (resamples, n))].mean(1) / m[rng.integers(0, n, (resamples, n))].mean(1))
+        return percentile_interval(ratios)
+    coverage = simulated_coverage(interval, truth, trials=1000)
+    assert coverage < COVERAGE_FLOOR, f"the percentile bootstrap covered {coverage:.3f}"
+
+
+def test_loss_difference_welch_interval_covers_95_percent_at_5_seeds():
+    def interval(rng):
+        a = 2.18 + 0.004 * rng.standard_normal(exp.XG_REPEATS)
+        b = 2.07 + 0.003 * rng.standard_normal(exp.XG_REPEATS)
+        return exp.welch_interval(a, b)[1:]
+    coverage = simulated_coverage(interval, 0.11, trials=2000)
+    assert coverage >= COVERAGE_FLOOR, f"Welch interval of D covers {coverage:.3f}"
+
+
+NOISES = {"normal": lambda rng, n: rng.standard_normal(n),
+          "laplace": lambda rng, n: rng.laplace(0.0, 1 / np.sqrt(2), n)}     # unit variance, heavier tails
+
+
+@pytest.mark.parametrize("noise", NOISES)
+@pytest.mark.parametrize("seeds, what", [(exp.SNR_SEEDS, "SNR Δ"), (exp.MC_SEEDS, "MC Δ")])
+def test_t_interval_covers_95_percent_at_the_seeds_used(noise, seeds, what):
+    """The per-seed Δ of the SNR and capacity rules: 5 seeds each (the rules' preferred count)."""
+    assert len(seeds) == 5
+
+    def interval(rng):
+        return exp.t_interval(0.7 + 0.1 * NOISES[noise](rng, len(seeds)))[1:]
+    coverage = simulated_coverage(interval, 0.7, trials=2000)
+    assert coverage >= COVERAGE_FLOOR, f"t interval of {what} covers {coverage:.3f} ({noise}, n = {len(seeds)})"
+
+
+def test_negative_control_a_normal_quantile_instead_of_t_falls_short_at_5_seeds():
+    """The coverage check catches a planted wrong constant: mean ± 1.96·sd/√n at n = 5 covers ≈ 0.88."""
+    def interval(rng):
+        x = 0.7 + 0.1 * rng.standard_normal(5)
+        half = 1.96 * x.std(ddof=1) / np.sqrt(5)
+        return x.mean() - half, x.mean() + half
+    coverage = simulated_coverage(interval, 0.7, trials=2000)
+    assert coverage < COVERAGE_FLOOR, f"the z interval covered {coverage:.3f}"
+
+
+# ---------------------------------------------------------------- what would decide (to_decide)
+
+def sample_with(mean: float, sd: float, n: int) -> np.ndarray:
+    """n values with exactly this mean and sample sd."""
+    z = np.linspace(-1.0, 1.0, n)
+    return mean + sd * (z - z.mean()) / z.std(ddof=1)
+
+
+def seeds_in(text: str) -> list[int]:
+    return [int(n) for n in re.findall(r"≈ (\d+)", text)]
+
+
+def test_capacity_to_decide_names_the_seeds_that_the_rule_then_decides_with():
+    deltas = sample_with(0.3, 0.5, 3)
+    assert exp.decide_wide_beats_narrow(deltas)[0] == "inconclusive"
+    text = exp.capacity_to_decide(deltas)
+    (n,) = seeds_in(text)
+    assert n > 3 and "above 0 (confirmed)" in text
+    assert exp.decide_wide_beats_narrow(sample_with(0.3, 0.5, n))[0] == "confirmed"
+    assert exp.decide_wide_beats_narrow(sample_with(0.3, 0.5, n - 1))[0] == "inconclusive"
+
+
+def test_snr_to_decide_counts_per_checkpoint_and_says_when_seeds_cannot_decide():
+    deltas = {"init": list(sample_with(-0.10, 0.12, 5)), "trained": list(sample_with(-0.19, 0.45, 5))}
+    assert exp.decide_snr_gain(deltas)[0] == "inconclusive"
+    text = exp.snr_to_decide(deltas)
+    n_init, n_trained, n_both = seeds_in(text)
+    assert "init" in text and "trained" in text and n_both == max(n_init, n_trained) and text.endswith("refuted")
+    for c, n in (("init", n_init), ("trained", n_trained)):
+        mean, sd = float(np.mean(deltas[c])), float(np.std(deltas[c], ddof=1))
+        assert exp.t_interval(sample_with(mean, sd, n))[2] < 0 <= exp.t_interval(sample_with(mean, sd, n - 1))[2]
+    wider = max(n_init, n_trained)
+    assert exp.decide_snr_gain({c: sample_with(np.mean(d), np.std(d, ddof=1), wider)
+                                for c, d in deltas.items()})[0] == "refuted"
+    opposite = {"init": [0.5, 0.6, 0.4], "trained": [-0.1, 0.3, -0.4]}
+    assert "opposite signs" in exp.snr_to_decide(opposite) and not seeds_in(exp.snr_to_decide(opposite))
+
+
+def test_xgated_to_decide_counts_loss_seeds_and_repeats():
+    losses_x, losses_m = sample_with(2.180, 0.01, 5), sample_with(2.071, 0.01, 5)   # D = 0.109, equal spreads
+    verdict, _ = exp.decide_xgated_faster(FAST, SLOW, losses_x, losses_m)
+    assert verdict == "inconclusive"
+    text = exp.xgated_to_decide(FAST, SLOW, losses_x, losses_m)
+    (n,) = seeds_in(text)
+    assert "loss seeds per model" in text and "R's" not in text and n > 5 and "refuted" in text
+    decided = exp.decide_xgated_faster(FAST, SLOW, sample_with(2.180, 0.01, n), sample_with(2.071, 0.01, n))
+    assert decided[0] == "refuted", decided[1]        # D's lower bound then clears 0.10
+    rates_x, rates_m = [100, 130, 80, 120, 90], [110, 95, 105, 100, 115]
+    text = exp.xgated_to_decide(rates_x, rates_m, LOSS, NEAR)
+    assert "repeats per model would put R's interval clear of 1, below 1" in text and "D's" not in text
+
+
+def test_to_decide_says_so_when_the_pooled_count_is_already_reached():
+    """Welch's interval has fewer degrees of freedom than the count's 2n − 2 at unequal spreads: a
+    count at or below the seeds that ran is reported as such, not as a target already met."""
+    assert "a few more than 5" in exp.seeds_phrase(4, 5, "loss seeds per model")
+    assert "no feasible number" in exp.seeds_phrase(None, 5, "seeds")
+    assert exp.seeds_phrase(9, 5, "seeds") == "≈ 9 seeds"
 
 
 # ---------------------------------------------------------------- wide vs narrow rule
