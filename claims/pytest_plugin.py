@@ -327,9 +327,7 @@ def pytest_runtest_makereport(item, call):
                 record.outcome = XFAILED if failed else ERROR
                 record.message = _describe(excinfo.value) if excinfo else report.wasxfail
             else:
-                record.outcome, record.message = XPASSED, (
-                    "passed although the registry expects it to fail (expect = \"fails\"): "
-                    "the finding no longer holds; update the registry")
+                _unexpected_pass(record)
         elif report.passed:
             reason = record.evidence.inconclusive_reason
             record.outcome = INCONCLUSIVE if reason else PASSED
@@ -339,9 +337,7 @@ def pytest_runtest_makereport(item, call):
             record.message = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         elif report.failed:
             if "XPASS(strict)" in str(report.longrepr):
-                record.outcome, record.message = XPASSED, (
-                    "passed although the registry expects it to fail (expect = \"fails\"): "
-                    "the finding no longer holds; update the registry")
+                _unexpected_pass(record)
             else:
                 record.outcome = FAILED if _is_assertion_failure(excinfo.value) else ERROR
                 record.message = _describe(excinfo.value)
@@ -351,6 +347,19 @@ def pytest_runtest_makereport(item, call):
     if call.when == "teardown" and _is_xdist_worker(item.config):
         report.user_properties.append((_PAYLOAD, _record_payload(record)))
     return report
+
+
+def _unexpected_pass(record) -> None:
+    """A check the registry expects to fail did not fail. If it is an experiment that declared its data
+    inconclusive, the verdict is inconclusive (not confirmed): the expectation is unmet either way, and
+    pytest's strict xfail still turns the run red so that the registry gets updated."""
+    expected = ("the registry expects it to fail (expect = \"fails\"): the finding no longer holds; "
+                "update the registry")
+    reason = record.evidence.inconclusive_reason
+    if reason:
+        record.outcome, record.message = INCONCLUSIVE, f"{reason} — inconclusive although {expected}"
+    else:
+        record.outcome, record.message = XPASSED, f"passed although {expected}"
 
 
 # ---------------------------------------------------------------- the report

@@ -164,6 +164,20 @@ def test_expected_failure_that_starts_passing_turns_the_run_red(pytester, mini_r
     result.stdout.fnmatch_lines(["*claims expected to fail that did not: demo.fails*"])
 
 
+def test_expected_failure_that_turns_inconclusive_is_inconclusive_and_red(pytester, mini_registry):
+    """An experiment the registry expects to fail that now declares its data inconclusive is reported
+    inconclusive (a helper saw such a claim written as "confirmed"), and the run still turns red."""
+    _expecting_registry(mini_registry)
+    pytester.makepyfile(test_demo=CHECKS.replace(
+        'def test_fails():\n    assert 1 + 1 == 3, "one plus one is not three"',
+        'def test_fails(evidence):\n    evidence.inconclusive("the interval straddles the threshold")'))
+    result = run(pytester, mini_registry)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    claim = read_report(pytester.path / "reports")["claims"]["demo.fails"]
+    assert claim["verdict"] == "inconclusive" and claim["expectation"]["met"] is False
+    assert "straddles" in claim["reason"] and "update the registry" in claim["reason"]
+
+
 def test_own_xfail_marker_on_a_claim_check_is_rejected(pytester, mini_registry):
     pytester.makepyfile(test_demo='''
         import pytest
