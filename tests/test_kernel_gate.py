@@ -59,8 +59,12 @@ def test_gate_is_red_on_a_planted_2x_slowdown(monkeypatch, module, name, case):
     monkeypatch.setattr(module, name, twice(getattr(module, name)))
     verdicts = gate.run_gate([case])
     failed = failures(verdicts)
-    # the kernel still computes the right thing; its speed ratios fall (measured twice) below the floor
-    assert [v.ratio for v in failed] == ["reference", "bound"], gate.summary(verdicts)
+    # the kernel still computes the right thing; the gate goes red through its reference ratio, measured
+    # twice below the floor. The bound ratio need not: the scan's intact t_bound / t_fast measured 0.144
+    # against its baseline 0.123 on 2026-12-03, so half of it (0.072) sits at the floor 0.080 ± the
+    # machine's noise — one CI run saw 0.072 then 0.081 (issue 14: a gate that measures the code).
+    ratios = [v.ratio for v in failed]
+    assert "reference" in ratios and set(ratios) <= {"reference", "bound"}, gate.summary(verdicts)
     for v in failed:
         assert len(v.measured) == 2 and max(v.measured) < v.floor, v.line()
         assert max(v.measured) < 0.75 * v.baseline, v.line()
