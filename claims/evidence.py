@@ -59,9 +59,12 @@ class Evidence:
         for record in self.records:
             if record["kind"] == "figure" and record["name"] == name and record["claim"] == claim:
                 old = record["value"]
-                if keep == "max" and isinstance(old, (int, float)):
+                numbers_both = isinstance(old, (int, float)) and isinstance(value, (int, float))
+                if keep in ("max", "min") and not numbers_both and isinstance(old, str):
+                    value = old          # a non-finite value (kept as its repr, 'nan', 'inf') stays in sight
+                elif keep == "max" and numbers_both:
                     value = max(old, value)
-                elif keep == "min" and isinstance(old, (int, float)):
+                elif keep == "min" and numbers_both:
                     value = min(old, value)
                 record.update(value=value, unit=unit)
                 record["count"] = record.get("count", 1) + 1

@@ -522,3 +522,13 @@ def test_scale_and_to_decide_reach_the_tables_gaps_details_and_terminal(pytester
         "  demo.silent: what would decide it: not stated by the check",
         "confirmed 2 · refuted 1 · inconclusive 2 *",
     ])
+
+
+def test_a_non_finite_figure_stays_in_sight_under_keep_max_and_min(tmp_path):
+    """A thorough run crashed comparing 'nan' (a non-finite figure is kept as its repr) with a float."""
+    from claims.evidence import Evidence
+    evidence = Evidence("t", ("demo.holds",), tmp_path)
+    for keep in ("max", "min"):
+        for value in (1.0, float("nan"), 2.0):
+            evidence.figure(f"f {keep}", value, "1", keep=keep)
+    assert [r["value"] for r in evidence.records] == ["nan", "nan"]
