@@ -33,6 +33,18 @@ def _plain(value):
     raise TypeError(f"evidence value must be a number or a string, got {type(value).__name__}")
 
 
+def _as_number(value):
+    """A figure's value as a float for keep="max"/"min" ('inf', '-inf', 'nan' are how _plain keeps the
+    non-finite ones); None for any other string."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    if value in ("inf", "-inf", "nan"):
+        return float(value)
+    return None
+
+
 class Evidence:
     def __init__(self, nodeid: str, claims: tuple[str, ...], figures_dir: Path):
         self.nodeid = nodeid
@@ -58,14 +70,13 @@ class Evidence:
         value = _plain(value)
         for record in self.records:
             if record["kind"] == "figure" and record["name"] == name and record["claim"] == claim:
-                old = record["value"]
-                numbers_both = isinstance(old, (int, float)) and isinstance(value, (int, float))
-                if keep in ("max", "min") and not numbers_both and isinstance(old, str):
-                    value = old          # a non-finite value (kept as its repr, 'nan', 'inf') stays in sight
-                elif keep == "max" and numbers_both:
-                    value = max(old, value)
-                elif keep == "min" and numbers_both:
-                    value = min(old, value)
+                old = _as_number(record["value"])
+                new = _as_number(value)
+                if keep in ("max", "min") and old is not None and new is not None:
+                    if math.isnan(old) or math.isnan(new):
+                        value = _plain(math.nan)        # a nan stays in sight
+                    else:                               # ±inf (kept as 'inf', '-inf') compare as numbers
+                        value = _plain(max(old, new) if keep == "max" else min(old, new))
                 record.update(value=value, unit=unit)
                 record["count"] = record.get("count", 1) + 1
                 return

@@ -532,3 +532,7 @@ def test_a_non_finite_figure_stays_in_sight_under_keep_max_and_min(tmp_path):
         for value in (1.0, float("nan"), 2.0):
             evidence.figure(f"f {keep}", value, "1", keep=keep)
     assert [r["value"] for r in evidence.records] == ["nan", "nan"]
+    for keep, want in (("max", "inf"), ("min", 1.0)):        # an infinity compares as a number
+        for value in (1.0, float("inf"), 2.0):
+            evidence.figure(f"g {keep}", value, "1", keep=keep)
+        assert evidence.records[-1]["value"] == want
