@@ -75,8 +75,10 @@ def test_gate_is_red_on_a_planted_deviation(monkeypatch):
     monkeypatch.setattr(diagonal_scan_module, "chunked_scan", lambda *a, **k: exact(*a, **k) * (1 + 1e-7))
     verdicts = gate.run_gate(["diagonal_scan"])
     failed = failures(verdicts)
-    assert [v.ratio for v in failed] == ["deviation"], gate.summary(verdicts)
-    assert "1.00e-07" in failed[0].detail
+    # the planted bug is an extra pass over the output, so a speed ratio may fall too (a fresh-clone CI run
+    # saw t_reference / t_fast 2.23 then 2.40 against the floor 2.41); what must fail is the deviation
+    assert "deviation" in [v.ratio for v in failed], gate.summary(verdicts)
+    assert "1.00e-07" in next(v for v in failed if v.ratio == "deviation").detail
 
 
 # ---------------------------------------------------------------- a bad baseline is named
