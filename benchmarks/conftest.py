@@ -44,3 +44,18 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     path = REPORTS / f"kernel_benchmarks_{device}{'' if scale == 'issue' else '_' + scale}.md"
     path.write_text(text)
     terminalreporter.write_line(f"written to {path}")
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def corpus():
+    """The byte corpus of the language-model experiments; skips (saying which package is missing)
+    when it is not installed."""
+    from impl.data import MissingData
+    from impl.experiments.common import corpus as load
+    try:
+        return load()
+    except MissingData as exc:
+        pytest.skip(str(exc))

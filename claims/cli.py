@@ -1,7 +1,9 @@
-"""The `claims` command: check, report, list, show, spectrum.
+"""The `claims` command: check, plan, store, report, list, show, spectrum.
 
 `list`, `show` and `report` read only the registry and `reports/claims.json`;
-they never import torch. `check` runs pytest on the claim checks. `spectrum`
+they never import torch. `check` runs pytest on the claim checks; `plan` prints
+what the experiments would compute at a scale; `store` exports and imports the
+results store's finished cells (claims/store.py). `spectrum`
 fits the singular spectra of a model file's weights (`claims/spectrum.py`;
 it imports torch and `impl` only when it runs).
 """
@@ -47,8 +49,43 @@ def _load_verdicts(args) -> dict:
     return load_report(path)["claims"]
 
 
+# `claims check`'s own options (taken out of the arguments; everything else goes to pytest), and
+# the environment variable each sets for the experiments (claims/executors.py).
+CHECK_OPTIONS = {"--scale": "CLAIMS_SCALE", "--device": "CLAIMS_DEVICE", "--executor": "CLAIMS_EXECUTOR",
+                 "--store": "CLAIMS_STORE"}
+CHECK_FLAGS = {"--fresh": "CLAIMS_FRESH", "--force": "CLAIMS_FORCE"}
+
+
+def split_check_options(extra: list[str]) -> tuple[dict, list[str]]:
+    """({ENV: value} of claims check's own options, the rest for pytest)."""
+    settings, rest, items = {}, [], iter(extra)
+    for arg in items:
+        name, eq, value = arg.partition("=")
+        if name in CHECK_OPTIONS:
+            if not eq:
+                value = next(items, None)
+                if value is None:
+                    raise ValueError(f"claims check {name}: needs a value")
+            settings[CHECK_OPTIONS[name]] = value
+        elif arg in CHECK_FLAGS:
+            settings[CHECK_FLAGS[arg]] = "1"
+        else:
+            rest.append(arg)
+    return settings, rest
+
+
 def cmd_check(args, extra: list[str]) -> int:
     root = project_root()
+    try:
+        settings, extra = split_check_options(extra)
+    except ValueError as exc:
+        print(f"claims: {exc}", file=sys.stderr)
+        return 2
+    env = main_job_environment({**os.environ, **settings})
+    problem = _experiment_settings_problem(env)
+    if problem:
+        print(f"claims: {problem}", file=sys.stderr)
+        return 2
     paths = [p for p in CHECK_PATHS if (root / p).exists()]
     # The main job selects every check, sweeps and experiments included (the project's addopts
     # leave those out of a plain `pytest`), but not the kernel benchmarks and the speed gate:
@@ -56,10 +93,120 @@ def cmd_check(args, extra: list[str]) -> int:
     # still wins, coming later.
     command = [sys.executable, "-m", "pytest", *paths, "-m", "not kernel_bench and not kernel_gate",
                *_parallel(extra), *extra]
-    env = main_job_environment(os.environ)
-    print("running:", " ".join(command), f"(in {root}; HYPOTHESIS_PROFILE={env['HYPOTHESIS_PROFILE']})",
-          flush=True)
-    return subprocess.call(command, cwd=root, env=env)
+    shown = " ".join(f"{k}={env[k]}" for k in ("HYPOTHESIS_PROFILE", *CHECK_OPTIONS.values(), *CHECK_FLAGS.values())
+                     if env.get(k))
+    with _ray_head_if_needed(env):
+        print("running:", " ".join(command), f"(in {root}; {shown})", flush=True)
+        return subprocess.call(command, cwd=root, env=env)
+
+
+def _experiment_settings_problem(env: dict) -> str | None:
+    """One line on a bad experiment setting, or on full-scale cells that would train on a CPU."""
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        from .executors import SettingsError, check_settings, executor_name, may_run_here
+        from impl.experiments.device import resolve
+        try:
+            check_settings()
+        except SettingsError as exc:
+            return str(exc)
+        placement = resolve(here=executor_name() == "local")
+        if not may_run_here(placement):
+            return _full_scale_refusal(placement)
+        return None
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _full_scale_refusal(placement) -> str | None:
+    """At CLAIMS_SCALE=full on a CPU: None when the store holds every cell (imported results: the
+    report is built from them without training), else the plan's estimate of what is missing."""
+    from .executors import refusal_text
+    from .plan import EXPERIMENT_MODULES, declared
+    from .store import ResultsStore, default_path
+    known = ResultsStore(create=False).count_by_key() if default_path().exists() else set()
+    missing = [c for name in EXPERIMENT_MODULES for c in declared(name) if c.key not in known]
+    return refusal_text(missing, placement) if missing else None
+
+
+class _ray_head_if_needed:
+    """CLAIMS_EXECUTOR=ray without RAY_ADDRESS: start a one-node Ray for this run (its own process
+    group, stopped after it) and point every pytest worker at it through RAY_ADDRESS."""
+
+    def __init__(self, env: dict):
+        self.env, self.process = env, None
+
+    def __enter__(self):
+        if self.env.get("CLAIMS_EXECUTOR") != "ray" or self.env.get("RAY_ADDRESS"):
+            return self
+        import shutil
+        import socket
+        import time
+        ray = shutil.which("ray", path=os.path.dirname(sys.executable)) or shutil.which("ray")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.process = subprocess.Popen([ray, "start", "--head", "--block", f"--port={port}",
+                                         "--node-ip-address=127.0.0.1", "--include-dashboard=false",
+                                         "--disable-usage-stats"], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        self.env["RAY_ADDRESS"] = f"127.0.0.1:{port}"
+        print(f"started a local Ray head at 127.0.0.1:{port} for this run", flush=True)
+        return self
+
+    def __exit__(self, *exc):
+        if self.process is not None:
+            import signal
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(self.process.pid, signal.SIGKILL)
+        return False
+
+
+def cmd_plan(args, extra) -> int:
+    from .plan import plan_rows, render
+    from .store import ResultsStore, default_path
+    store = ResultsStore(create=False) if default_path().exists() else None
+    print(render(plan_rows(args.scale, store), args.scale, str(default_path())))
+    return 0
+
+
+def cmd_store(args, extra) -> int:
+    from .store import ResultsStore, default_path
+    if args.action == "export":
+        store = ResultsStore(create=False)
+        n = store.export(Path(args.file), args.experiment)
+        print(f"exported {n} cells from {store.path} to {args.file}")
+    elif args.action == "import":
+        if not Path(args.file).exists():
+            raise FileNotFoundError(f"claims store import: {args.file}: no such file")
+        store = ResultsStore()
+        added, present = store.import_file(Path(args.file))
+        print(f"imported {added} cells into {store.path} ({present} were already there)")
+    else:
+        path = default_path()
+        if not path.exists():
+            print(f"{path}: no results store yet (the first experiment run creates it)")
+            return 0
+        import collections
+        entries = ResultsStore(create=False).all()
+        count = collections.Counter((e.experiment, e.device_kind, e.torch, e.origin.split(" on ")[0])
+                                    for e in entries)
+        print(f"{path}: {len(entries)} cells")
+        for (experiment, device, torch_version, origin), n in sorted(count.items()):
+            print(f"  {experiment:<20} {n:>5}  {device:<5} torch {torch_version:<14} {origin}")
+    return 0
 
 
 def main_job_environment(environ) -> dict:
@@ -132,7 +279,7 @@ def cmd_show(args, extra) -> int:
     print("statement:\n" + wrap(c.statement))
     print("sources:\n" + "\n".join(f"  - {s}" for s in c.sources))
     for label, text in (("formal content", c.formal), ("formal gap", c.formal_gap),
-                        ("decision rule", c.decision_rule), ("limits", c.limits),
+                        ("decision rule", c.decision_rule), ("full scale", c.full_scale), ("limits", c.limits),
                         ("unchecked because", c.unchecked_reason), ("notes", c.notes)):
         if text:
             print(f"{label}:\n" + wrap(text))
@@ -182,11 +329,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="run every claim check at the default scale and write the report",
                        description="Run pytest on " + ", ".join(CHECK_PATHS) + " and write reports/. "
                        "Arguments after `check` go to pytest (e.g. `claims check -k capacity`, "
-                       "which writes a partial report to reports/partial/). Scale experiments with "
-                       "CLAIMS_SCALE=full. Hypothesis runs the derandomised profile 'main' (40 "
+                       "which writes a partial report to reports/partial/), except check's own: "
+                       "--scale small|medium|full, --device auto|cpu|cuda|cuda:N, --executor local|ray, "
+                       "--store PATH, --fresh (recompute every cell), --force (full scale on a CPU). Hypothesis runs the derandomised profile 'main' (40 "
                        "examples per property test, the same on every run) unless HYPOTHESIS_PROFILE "
                        "names another (thorough: 1000 random examples, the exploration run).")
     p.set_defaults(func=cmd_check)
+    p = sub.add_parser("plan", help="per experiment: cells, tokens, FLOPs and GPU-hours at a scale, and how "
+                       "many cells the results store holds")
+    p.add_argument("--scale", default=os.environ.get("CLAIMS_SCALE") or "small",
+                   choices=("small", "medium", "full"))
+    p.set_defaults(func=cmd_plan)
+    p = sub.add_parser("store", help="the results store: info, export FILE, import FILE",
+                       description="Finished experiment cells (.claims/results.sqlite, CLAIMS_STORE to move "
+                       "it). export writes them as JSON lines, a file to commit or copy; import adds a file's "
+                       "cells (checked first: a bad line changes nothing).")
+    p.add_argument("action", choices=("info", "export", "import"))
+    p.add_argument("file", nargs="?", help="the export file (export, import)")
+    p.add_argument("--experiment", help="export only this experiment's cells (e.g. trained_elman)")
+    p.set_defaults(func=cmd_store)
     p = sub.add_parser("report", help="re-render reports/CLAIMS.md from reports/claims.json")
     common(p, registry=False)
     p.set_defaults(func=cmd_report)
@@ -215,9 +376,12 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "check" and not ({"-h", "--help"} & set(argv[1:2])):
         return cmd_check(None, argv[1:])  # everything after `check` belongs to pytest
     args = parser.parse_args(argv)
+    if args.command == "store" and args.action in ("export", "import") and not args.file:
+        parser.error(f"claims store {args.action}: needs a FILE")
+    from .store import StoreError
     try:
         return args.func(args, [])
-    except (RegistryError, FileNotFoundError, ValueError) as exc:
+    except (RegistryError, FileNotFoundError, ValueError, StoreError) as exc:
         print(f"claims: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `claims show X | head`: the reader left; not an error

@@ -124,6 +124,14 @@ class Evidence:
         self.records.append({"kind": "to_decide", "text": " ".join(str(text).split()),
                              "claim": self._claim(claim)})
 
+    def cells(self, summary: dict, *, claim: str | None = None) -> None:
+        """Where an experiment's cells came from (claims/executors.py `CellsOutcome.summary()`):
+        counts reused / run here / stale / from another machine, the cell keys, and the places,
+        dates and devices they were computed on. The report totals distinct cells over the run."""
+        claim = self._claim(claim)
+        self.records = [r for r in self.records if not (r["kind"] == "cells" and r["claim"] == claim)]
+        self.records.append({"kind": "cells", **summary, "claim": claim})
+
     def inconclusive(self, reason: str) -> None:
         """The data cannot decide: the check counts as inconclusive (experiments only)."""
         if not reason:

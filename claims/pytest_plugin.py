@@ -150,6 +150,14 @@ def pytest_configure(config):
         except ValueError as exc:
             raise pytest.UsageError(str(exc)) from None
 
+    # The experiments' settings (CLAIMS_SCALE, CLAIMS_DEVICE, CLAIMS_EXECUTOR, RAY_ADDRESS, the
+    # results store): a bad one stops the run here with one line, before any check runs.
+    from .executors import SettingsError, check_settings
+    try:
+        check_settings()
+    except SettingsError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
     registry_dir = config.getoption("claims_registry") or config.getini("claims_registry") or None
     if registry_dir and not Path(registry_dir).is_absolute():
         registry_dir = config.rootpath / registry_dir
@@ -476,6 +484,7 @@ def _write(session, exitstatus) -> None:
         "hypothesis_profile": hypothesis["profile"] if hypothesis else None,
         "hypothesis": hypothesis,
         "scale": os.environ.get("CLAIMS_SCALE", "small"),
+        "executor": os.environ.get("CLAIMS_EXECUTOR", "local") or "local",
         "registry": _relative(Path(state.registry.families[0].file).parent, config.rootpath)
         if state.registry.families else None,
         "selection": {
@@ -492,9 +501,33 @@ def _write(session, exitstatus) -> None:
         "incomplete_reasons": incomplete,
         "exit_status": int(exitstatus),
     }
+    run["cells"] = cells_totals(results)
     report = build_report(state.registry, verdicts, run)
     write_report(report, target)
     state.written = (target, report)
+
+
+def cells_totals(results) -> dict | None:
+    """The run's experiment cells over every check's `cells` evidence: distinct cells, how many were
+    reused from the store, run here, stale; the stores, executors and where they were computed."""
+    records = [e for r in results for e in r.evidence if e.get("kind") == "cells"]
+    if not records:
+        return None
+    keys = {k for e in records for k in e.get("keys", ())}
+    reused = {k for e in records for k in e.get("reused_keys", ())}
+    stale = {k for e in records for k in e.get("stale_keys", ())}
+    return {"distinct": len(keys), "reused": len(reused & keys), "ran": len(keys - reused), "stale": len(stale),
+            "stores": sorted({e.get("store", "") for e in records}),
+            "executors": sorted({e.get("executor", "") for e in records}),
+            "origins": sorted({o for e in records for o in e.get("origins", ())})}
+
+
+def cells_line(cells: dict | None) -> str | None:
+    if not cells:
+        return None
+    stale = f", {cells['stale']} STALE" if cells["stale"] else ""
+    return (f"{cells['distinct']} distinct cells: {cells['reused']} reused from the store, {cells['ran']} run "
+            f"here{stale} (executor {', '.join(cells['executors'])}; store {', '.join(cells['stores'])})")
 
 
 def _place_figures(state: RunState, target: Path) -> None:
@@ -578,6 +611,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         tr.write_line("inconclusive claims, and what would decide them:")
         for cid, c in inconclusive:
             tr.write_line(f"  {cid}: " + " | ".join(to_decide_lines(c)), yellow=NOT_STATED_TO_DECIDE in to_decide_lines(c))
+    line = cells_line(report["run"].get("cells"))
+    if line:
+        tr.write_line("experiment cells: " + line)
     # the section ends with the counts and the refuted claims, the lines a reader looks for
     tally = counts(c["verdict"] for c in claims.values())
     fully = sum(c["fully_confirmed"] for c in claims.values())

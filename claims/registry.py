@@ -29,7 +29,7 @@ _REQUIRED = {"id": str, "title": str, "statement": str, "declared": str,
              "sources": list, "uses": list, "checks": list}
 _OPTIONAL = {"formal": str, "formal_gap": str, "decision_rule": str,
              "unchecked_reason": str, "limits": str, "expect": str,
-             "expect_reason": str, "notes": str}
+             "expect_reason": str, "notes": str, "full_scale": str}
 _FAMILY_KEYS = {"title": str, "source": str, "order": int}
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.[a-z0-9_]+$")
 
@@ -63,6 +63,7 @@ class Claim:
     expect: str | None = None
     expect_reason: str | None = None
     notes: str | None = None
+    full_scale: str | None = None      # experiments: the documents' configuration CLAIMS_SCALE=full runs
     file: str = ""
     line: int | None = None
 

@@ -45,6 +45,7 @@ def build_report(registry: Registry, verdicts: dict, run: dict) -> dict:
             "uses": list(claim.uses),
             "check_kinds": list(claim.checks),
             "decision_rule": claim.decision_rule,
+            "full_scale": claim.full_scale,
             "limits": claim.limits,
             "notes": claim.notes,
             "verdict": v.verdict,
@@ -228,6 +229,20 @@ def _hypothesis_cell(run: dict) -> str:
     return cell
 
 
+def _cells_rows(run: dict) -> list[str]:
+    """The run table's rows on experiment cells (absent when no experiment ran)."""
+    cells = run.get("cells")
+    if not cells:
+        return []
+    stale = f", **{cells['stale']} stale** (computed by code that has changed since)" if cells["stale"] else ""
+    rows = [f"| experiment cells | {cells['distinct']} distinct: {cells['reused']} reused from the results store, "
+            f"{cells['ran']} run here{stale}; executor {', '.join(cells['executors'])}; store "
+            f"{_cell(', '.join(cells['stores']))} |"]
+    if cells.get("origins"):
+        rows.append(f"| cells computed | {_cell('; '.join(cells['origins']))} |")
+    return rows
+
+
 def _mermaid_id(cid: str) -> str:
     return cid.replace(".", "__")
 
@@ -253,6 +268,7 @@ def render_markdown(report: dict) -> str:
             f"| python | {run.get('python')} |",
             f"| hypothesis | {_hypothesis_cell(run)} |",
             f"| scale | {run.get('scale')} |",
+            *_cells_rows(run),
             f"| selection | {_cell(' '.join(run['selection']['args']) or '(default)')}; "
             f"{run['selection']['claim_checks_ran']} claim checks ran, "
             f"{run['selection']['claim_checks_deselected']} deselected |",
@@ -335,6 +351,7 @@ def _claim_details(claims: dict) -> list[str]:
             ("To decide", " · ".join(t.removeprefix("to decide: ") for t in to_decide_lines(c)
                                      if t != NOT_STATED_TO_DECIDE)),
             ("Decision rule", c.get("decision_rule")),
+            ("Full scale (CLAIMS_SCALE=full runs the source's configuration)", c.get("full_scale")),
             ("Expected to fail because" if expectation.get("expect") == "fails"
              else f"Expected ({expectation.get('expect')}) because", expectation.get("reason")),
             ("Limits", c.get("limits")),

@@ -89,7 +89,8 @@ def test_readme_carries_the_two_commands_ci_runs():
     assert blocks["<!-- main-command -->"].endswith("claims check")
     assert blocks["<!-- test-command -->"].endswith("pytest")
     for command in blocks.values():
-        assert "pip install torch==2.13.0 -e ." in command  # the CPU pin travels with the install
+        assert "pip install torch==2.13.0 -e ." in command or "pip install torch==2.13.0 -e '.[" in command  # the CPU pin travels with the install
+    assert "-e '.[distributed]'" in blocks["<!-- test-command -->"]   # CI runs the two-node Ray cluster test
     assert "<!-- test-command -->" in (ROOT / ".ci" / "run").read_text()
 
 

@@ -9,6 +9,7 @@ not ship — experiments say so in their evidence). Throughput is measured over 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
@@ -36,10 +37,13 @@ class TrainResult:
         return sum(tail) / len(tail)
 
 
-def held_out_loss(model: ByteLM, windows: list[torch.Tensor]) -> float:
+def held_out_loss(model: ByteLM, windows: list[torch.Tensor], placement=None) -> float:
+    """Mean next-byte loss over `windows`, on `placement`'s device and precision (default: CPU fp32)."""
+    device = _device_of(model)
+    autocast = placement.autocast_context() if placement is not None else contextlib.nullcontext()
     model.eval()
-    with torch.no_grad():
-        value = sum(float(next_byte_loss(model, w)) for w in windows) / len(windows)
+    with torch.no_grad(), autocast:
+        value = sum(float(next_byte_loss(model, w.to(device))) for w in windows) / len(windows)
     model.train()
     return value
 
@@ -47,12 +51,20 @@ def held_out_loss(model: ByteLM, windows: list[torch.Tensor]) -> float:
 def train(model: ByteLM, stream: ByteStream, *, steps: int, batch: int, length: int, lr: float,
           data_seed: int = 0, weight_decay: float = 0.0, grad_clip: float | None = 1.0,
           warmup: int = 5, held_out: int = 4, hooks: dict[str, tuple[int, Hook]] | None = None,
-          progress: bool | None = None) -> TrainResult:
+          progress: bool | None = None, placement=None) -> TrainResult:
     """Train for `steps` steps on random windows of `length` + 1 bytes; `hooks` maps a name to
-    (every, hook): hook(model, step) runs at step 0, every `every` steps and after the last."""
+    (every, hook): hook(model, step) runs at step 0, every `every` steps and after the last.
+
+    `placement` (impl.experiments.device.Placement): the device and autocast precision; the model
+    is moved there, the windows are drawn on the CPU (the same data order on every device) and
+    moved. None: where the model is, in float32."""
     if steps < 1 or batch < 1 or length < 1 or lr <= 0:
         raise ValueError(f"train: needs steps, batch, length >= 1 and lr > 0; got {steps}, {batch}, {length}, {lr}")
     hooks = hooks or {}
+    if placement is not None:
+        model.to(placement.torch_device())
+    device = _device_of(model)
+    autocast = placement.autocast_context() if placement is not None else contextlib.nullcontext()
     generator = torch.Generator().manual_seed(data_seed)
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     records: dict[str, list] = {name: [] for name in hooks}
@@ -69,9 +81,12 @@ def train(model: ByteLM, stream: ByteStream, *, steps: int, batch: int, length: 
             if step % every == 0:
                 records[name].append((step, hook(model, step)))
         if step == warmup:
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
             started = time.perf_counter()
-        window = stream.batch(batch, length, generator)
-        loss = next_byte_loss(model, window)
+        window = stream.batch(batch, length, generator).to(device)
+        with autocast:
+            loss = next_byte_loss(model, window)
         value = float(loss.detach())
         if not math.isfinite(value):
             raise FloatingPointError(f"train: loss is {value} at step {step} ({model.config.describe()})")
@@ -84,6 +99,8 @@ def train(model: ByteLM, stream: ByteStream, *, steps: int, batch: int, length: 
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{losses[-1]:.3f}")
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)           # the timed steps end when the GPU has run them
     elapsed = time.perf_counter() - started if started is not None else None
     if bar is not None:
         bar.close()
@@ -91,7 +108,9 @@ def train(model: ByteLM, stream: ByteStream, *, steps: int, batch: int, length: 
         records[name].append((steps, hook(model, steps)))
     timed_steps = steps - warmup
     rate = timed_steps * batch * length / elapsed if elapsed and timed_steps > 0 else None
-    held = held_out_loss(model, stream.held_out_batches(batch, length, held_out)) if held_out else None
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    held = held_out_loss(model, stream.held_out_batches(batch, length, held_out), placement) if held_out else None
     return TrainResult(losses, held, rate, records)
 
 
@@ -100,3 +119,8 @@ def recurrent_spectra(model: ByteLM, step: int) -> list[torch.Tensor]:
     from .lm import recurrent_matrix
     with torch.no_grad():
         return [torch.linalg.svdvals(recurrent_matrix(layer).detach().double()) for layer in model.recurrences()]
+
+
+def _device_of(model: torch.nn.Module) -> torch.device:
+    parameter = next(model.parameters(), None)
+    return parameter.device if parameter is not None else torch.device("cpu")

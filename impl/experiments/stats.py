@@ -1,33 +1,13 @@
-"""Shared pieces of the experiments: the scale setting, interval statistics, gradient SNR.
-
-Scale: `CLAIMS_SCALE=small` (default: a CPU-sized replica, every experiment in seconds to a
-minute on 2 cores) or `full` (the documents' sizes or as close as a GPU allows). Experiments
-choose their sizes with `at_scale(small=..., full=...)` and state them in their evidence.
-"""
+"""Interval statistics of the experiments' decision rules: t and Welch intervals, the bootstrap,
+gradient SNR, how many seeds would decide, and the simulated coverage of an interval method."""
 
 from __future__ import annotations
 
 import math
-import os
 from typing import Callable, Sequence
 
 import numpy as np
 import scipy.stats
-import torch
-
-SCALES = ("small", "full")
-
-
-def scale() -> str:
-    value = os.environ.get("CLAIMS_SCALE", "small")
-    if value not in SCALES:
-        raise ValueError(f"CLAIMS_SCALE must be one of {SCALES}, got {value!r}")
-    return value
-
-
-def at_scale(small, full):
-    """The value for the current scale."""
-    return full if scale() == "full" else small
 
 
 def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
@@ -70,10 +50,11 @@ def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float
     return float(np.percentile(samples, tail)), float(np.percentile(samples, 100 - tail))
 
 
-def gradient_snr(gradients: Sequence[torch.Tensor]) -> float:
+def gradient_snr(gradients: Sequence["torch.Tensor"]) -> float:
     """‖ḡ‖₂ / sqrt((1/(K−1)) Σ_k ‖g_k − ḡ‖₂²) over K flattened minibatch gradients."""
     if len(gradients) < 2:
         raise ValueError(f"gradient_snr: needs K >= 2 gradients, got {len(gradients)}")
+    import torch
     G = torch.stack([g.detach().reshape(-1).double() for g in gradients])
     mean = G.mean(dim=0)
     noise = ((G - mean) ** 2).sum(dim=1).sum() / (len(gradients) - 1)

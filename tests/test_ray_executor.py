@@ -1,0 +1,144 @@
+"""CLAIMS_EXECUTOR=ray on a real two-node Ray cluster on 127.0.0.1 (`ray start --head`, then a
+second node joining it): cells run on both nodes, an experiment's verdict and numbers equal the
+local executor's, and killing the worker node mid-run still completes (Ray retries its cells).
+
+Skips, saying why, when the `distributed` extra (Ray) is not installed; CI installs it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray", reason="Ray is not installed: the `distributed` extra "
+                                        "(pip install -e '.[distributed]') runs these tests")
+
+from claims.executors import run_cells  # noqa: E402
+from claims.store import ResultsStore  # noqa: E402
+from impl.experiments.device import Placement  # noqa: E402
+
+from .cell_fixtures import fails_once_per_marker, toy_cells  # noqa: E402
+from .conftest import ROOT, read_report  # noqa: E402
+from impl.experiments.cells import make_cell  # noqa: E402
+
+CPU = Placement("cpu", None)
+# A dead node is noticed within a few seconds instead of Ray's default ~30 s of missed health checks.
+FAST_FAILURE_DETECTION = {"RAY_health_check_initial_delay_ms": "0", "RAY_health_check_period_ms": "500",
+                          "RAY_health_check_timeout_ms": "500", "RAY_health_check_failure_threshold": "3"}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class TwoNodeCluster:
+    """`ray start --head` and `ray start --address` as two process groups on this machine, one CPU
+    each; `kill_worker()` kills the second node's processes (its raylet and workers)."""
+
+    def __init__(self, tmp: Path):
+        self.port = _free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        ray_bin = shutil.which("ray", path=os.path.dirname(sys.executable)) or "ray"
+        env = dict(os.environ, PYTHONPATH=str(ROOT), **FAST_FAILURE_DETECTION)
+        common = ["--block", "--node-ip-address=127.0.0.1", "--num-cpus=1", "--disable-usage-stats"]
+        self.head = subprocess.Popen([ray_bin, "start", "--head", f"--port={self.port}", "--include-dashboard=false",
+                                      *common], env=env, start_new_session=True,
+                                     stdout=open(tmp / "head.log", "w"), stderr=subprocess.STDOUT)
+        self._wait_for_port()
+        self.worker = subprocess.Popen([ray_bin, "start", f"--address={self.address}", *common], env=env,
+                                       start_new_session=True, stdout=open(tmp / "worker.log", "w"),
+                                       stderr=subprocess.STDOUT)
+
+    def _wait_for_port(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"the Ray head did not open {self.address} within {timeout} s")
+
+    def alive_nodes(self) -> list[str]:
+        return [n["NodeID"] for n in ray.nodes() if n["Alive"]]
+
+    def wait_for_nodes(self, count: int, timeout: float = 120) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(nodes := self.alive_nodes()) == count:
+                return nodes
+            time.sleep(0.2)
+        raise RuntimeError(f"{len(self.alive_nodes())} Ray nodes alive after {timeout} s, expected {count}")
+
+    def kill_worker(self) -> None:
+        os.killpg(self.worker.pid, signal.SIGKILL)
+
+    def stop(self) -> None:
+        for process in (self.worker, self.head):
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    cluster = TwoNodeCluster(tmp_path_factory.mktemp("ray"))
+    try:
+        ray.init(address=cluster.address, log_to_driver=False, include_dashboard=False)
+        cluster.wait_for_nodes(2)
+        yield cluster
+    finally:
+        ray.shutdown()
+        cluster.stop()
+
+
+@pytest.fixture
+def ray_executor(monkeypatch, cluster):
+    monkeypatch.setenv("CLAIMS_EXECUTOR", "ray")
+    monkeypatch.setenv("RAY_ADDRESS", cluster.address)
+    return cluster
+
+
+def test_cells_run_on_both_nodes_and_equal_the_local_executors(ray_executor, tmp_path, monkeypatch):
+    on_ray = run_cells(toy_cells(seeds=range(6), delay=0.5), ResultsStore(tmp_path / "ray.sqlite"), CPU)
+    nodes = {r["meta"]["node"] for r in on_ray.records}
+    assert nodes == set(ray_executor.alive_nodes()) and len(nodes) == 2
+    monkeypatch.setenv("CLAIMS_EXECUTOR", "local")
+    local = run_cells(toy_cells(seeds=range(6), delay=0.5), ResultsStore(tmp_path / "local.sqlite"), CPU)
+    for a, b in zip(on_ray.records, local.records):
+        assert a["result"]["draw"].tobytes() == b["result"]["draw"].tobytes()
+        assert a["result"]["mean"] == b["result"]["mean"]
+
+
+def test_a_failing_cell_is_retried_by_ray(ray_executor, tmp_path):
+    cells = [make_cell(fails_once_per_marker, "toy", seed=s, marker_dir=str(tmp_path)) for s in range(3)]
+    outcome = run_cells(cells, ResultsStore(tmp_path / "s.sqlite"), CPU)
+    assert [r["result"]["seed"] for r in outcome.records] == [0, 1, 2]      # each failed once, then passed
+
+
+def test_killing_the_worker_node_mid_run_still_completes(ray_executor, tmp_path):
+    """The last test of the module: it leaves the cluster with one node."""
+    cells = toy_cells(seeds=range(8), n=32, delay=2.0)
+    store = ResultsStore(tmp_path / "s.sqlite")
+    killer = threading.Timer(3.0, ray_executor.kill_worker)      # while the first cells are in flight
+    killer.start()
+    try:
+        outcome = run_cells(cells, store, CPU)
+    finally:
+        killer.cancel()
+    assert len(outcome.ran) == 8 and len(store.all()) == 8
+    assert ray_executor.wait_for_nodes(1)
+    expected = run_cells(cells, ResultsStore(tmp_path / "again.sqlite"), CPU, fresh=True)
+    assert [r["result"]["mean"] for r in outcome.records] == [r["result"]["mean"] for r in expected.records]
