@@ -1,9 +1,10 @@
-"""The decision rules of the trained-Elman experiments (benchmarks/test_exp_trained_elman.py), fed
-synthetic measurements that must give each verdict, what would decide an inconclusive one, the
-coverage of the intervals at 3 seeds, and the measurement helpers on inputs whose answer is known:
-exact power laws, a broken power law, the replica's sizes and parameter budgets against the
-source's (counted from REFERENCE §2's formulas in exact arithmetic), the Jacobian sampler on a
-tiny model."""
+"""The decision rules of the trained-Elman experiments (impl/experiments/trained_elman.py, run by
+benchmarks/test_exp_trained_elman.py), fed synthetic measurements that must give each verdict, what
+would decide an inconclusive one, the coverage of the intervals at 3 seeds, and the measurement
+helpers on inputs whose answer is known: exact power laws, a broken power law, the replica's sizes
+and parameter budgets against the source's (counted from REFERENCE §2's formulas in exact
+arithmetic), the Jacobian sampler on a tiny model, the declared cells at every scale, and one cell
+run end to end against a direct training run."""
 
 from __future__ import annotations
 
@@ -14,15 +15,15 @@ import numpy as np
 import pytest
 import torch
 
-import benchmarks.test_exp_trained_elman as experiment
-from benchmarks.test_exp_trained_elman import (CONFIRMED, FULL, INCONCLUSIVE, LOSS_TAIL, REFUTED, SMALL, Setting,
-                                               alpha_fits, check_setting, decide_alpha_in_range, decide_e5_beats_e1,
-                                               decide_jacobian_spectrum_differs, decide_power_law_best_model,
-                                               decide_spectrum_evolution, evolution_figures, jacobian_spectra,
-                                               parameter_count, recurrent_parameter_count, to_decide_alpha_in_range,
-                                               to_decide_e5_beats_e1, to_decide_jacobian_spectrum_differs,
-                                               to_decide_power_law_best_model, to_decide_spectrum_evolution,
-                                               two_segment_knee)
+import impl.experiments.trained_elman as experiment
+from impl.experiments.trained_elman import (CONFIRMED, FULL, INCONCLUSIVE, LOSS_TAIL, MEDIUM, REFUTED, SMALL, Setting,
+                                            alpha_fits, check_setting, decide_alpha_in_range, decide_e5_beats_e1,
+                                            decide_jacobian_spectrum_differs, decide_power_law_best_model,
+                                            decide_spectrum_evolution, evolution_figures, jacobian_spectra,
+                                            parameter_count, recurrent_parameter_count, to_decide_alpha_in_range,
+                                            to_decide_e5_beats_e1, to_decide_jacobian_spectrum_differs,
+                                            to_decide_power_law_best_model, to_decide_spectrum_evolution,
+                                            two_segment_knee)
 from impl.elman.models import num_parameters
 from impl.experiments import bootstrap, percentile_interval, simulated_coverage, t_interval, welch_interval
 from impl.spectral.fits import compare_spectral_models
@@ -201,17 +202,21 @@ def test_the_replica_s_recurrent_layers_match_in_the_source_s_ratio_within_1_per
     for config, model in zip((SMALL.e1, SMALL.e5), built.values()):
         assert recurrent_parameter_count(config) == recurrent[config.kind]
         assert parameter_count(config) == num_parameters(model)
-    for setting in (SMALL, FULL):
+    for setting in (SMALL, MEDIUM, FULL):
         check_setting(setting)
 
 
-def test_the_replica_s_rank_is_the_one_closest_to_the_source_s_ratio():
-    """r = 32 is not tuned to a result: of the ranks the rule allows at d = 192, it gives the
-    recurrent budget ratio nearest the source's."""
-    allowed = [r for r in range(1, 192) if abs(r / 192 - 0.176) <= 0.01]
-    nearest = min(allowed, key=lambda r: abs(Fraction(3 * e5_layer_parameters(192, r), 3 * e1_layer_parameters(64, 96))
-                                              - SOURCE_RATIO))
-    assert nearest == SMALL.e5.rank
+@pytest.mark.parametrize("setting", [SMALL, MEDIUM], ids=["small", "medium"])
+def test_the_replica_s_rank_is_the_one_closest_to_the_source_s_ratio(setting):
+    """The replicas' ranks (small r = 32 at d = 192, medium r = 129 at d = 768) are not tuned to a
+    result: of the ranks the rule allows at d_E5, each gives the recurrent budget ratio nearest the
+    source's (equal depths: the depth cancels)."""
+    d, dim = setting.e5.dim, setting.e1.dim
+    assert setting.e1.depth == setting.e5.depth and d == 3 * dim and setting.e1.expansion == 1.5
+    allowed = [r for r in range(1, d) if abs(r / d - 0.176) <= 0.01]
+    nearest = min(allowed, key=lambda r: abs(Fraction(e5_layer_parameters(d, r),
+                                                      e1_layer_parameters(dim, dim * 3 // 2)) - SOURCE_RATIO))
+    assert nearest == setting.e5.rank
 
 
 @pytest.mark.parametrize("setting, problem", [
@@ -241,6 +246,172 @@ def test_negative_control_matching_totals_instead_of_recurrent_layers_fails_the_
     monkeypatch.setattr(experiment, "SOURCE_RECURRENT_RATIO", source_total_ratio)
     with pytest.raises(ValueError, match=r"recurrent-layer parameter ratio E5/E1 = 1\.2667"):
         check_setting(SMALL)
+
+
+# ------------------------------------------------------------------ the cells
+
+def source_total_parameters(kind: str) -> int:
+    """REFERENCE §2's whole models: the recurrent layers, the 256 × dim embedding (the head is tied)
+    and one LayerNorm (weight and bias) per layer plus a final one."""
+    if kind == "e1":
+        return 21 * e1_layer_parameters(512, 768) + 256 * 512 + 2 * 512 * 22
+    return 20 * e5_layer_parameters(1536, 270) + 256 * 1536 + 2 * 1536 * 21
+
+
+def assert_full_cells_carry_the_documents_counts(monkeypatch):
+    """At CLAIMS_SCALE=full: 6 cells (E1, E5 × 3 seeds) whose params are the documents' 49,714,944
+    and 50,254,848 (≈ 49.7M, 50.25M) and whose tokens are 1000 × 256 × 512, declared without
+    building a model."""
+    monkeypatch.setenv("CLAIMS_SCALE", "full")
+    monkeypatch.setattr(experiment, "ByteLM", lambda *a, **k: pytest.fail("declaring built a model"))
+    cells = experiment.declare_cells()
+    assert [(c.config_dict["model"], c.config_dict["seed"]) for c in cells] == \
+        [(m, s) for m in ("E1", "E5") for s in (0, 1, 2)]
+    params = {c.config_dict["model"]: c.params for c in cells}
+    assert source_total_parameters("e1") == 49_714_944 and source_total_parameters("e5") == 50_254_848
+    assert params == {"E1": source_total_parameters("e1"), "E5": source_total_parameters("e5")}
+    assert {c.tokens for c in cells} == {1000 * 256 * 512}
+    assert {(c.config_dict["dim"], c.config_dict["depth"], c.config_dict["rank"]) for c in cells} == \
+        {(512, 21, None), (1536, 20, 270)}
+
+
+def test_full_scale_cells_carry_the_documents_parameter_counts(monkeypatch):
+    assert_full_cells_carry_the_documents_counts(monkeypatch)
+
+
+def test_negative_control_counting_only_the_recurrent_layers_fails_the_full_scale_cells(monkeypatch):
+    monkeypatch.setattr(experiment, "parameter_count", experiment.recurrent_parameter_count)
+    with pytest.raises(AssertionError):
+        assert_full_cells_carry_the_documents_counts(monkeypatch)
+
+
+@pytest.mark.parametrize("scale, setting", [("small", SMALL), ("medium", MEDIUM), ("full", FULL)])
+def test_declare_cells_follows_the_scale_and_counts_built_models(monkeypatch, scale, setting):
+    """Every scale declares its setting's 6 cells; at small and medium the declared params equal a
+    built model's parameter count (the analytic count is exact where building is cheap)."""
+    monkeypatch.setenv("CLAIMS_SCALE", scale)
+    cells = experiment.declare_cells()
+    assert len({c.key for c in cells}) == 6 and {c.tokens for c in cells} == {setting.tokens}
+    for cell in cells:
+        config = cell.config_dict
+        lm_config = setting.config(config["model"])
+        assert (config["kind"], config["dim"], config["depth"], config["rank"], config["steps"], config["lr"]) == \
+            (lm_config.kind, lm_config.dim, lm_config.depth, lm_config.rank, setting.steps, setting.lr)
+        if scale != "full" and config["seed"] == 0:
+            assert cell.params == num_parameters(ByteLM(lm_config))
+
+
+def test_declare_cells_refuses_a_setting_the_rule_does_not_allow():
+    bad = Setting(e1=SMALL.e1, e5=LMConfig("e5", dim=192, depth=3, rank=30), steps=1000, batch=16, length=64,
+                  lr=1e-3, jacobian_sequences=16)
+    with pytest.raises(ValueError, match="r/d = 0.1562"):
+        experiment.declare_cells(bad)
+
+
+TINY = dict(kind="e1", dim=4, depth=2, expansion=1.5, rank=None, seed=1, steps=20, batch=2, length=8, lr=1e-2,
+            checkpoint_every=5, jacobian_sequences=2)
+TINY_E5 = dict(TINY, kind="e5", dim=12, rank=2, expansion=1.0)
+
+
+@pytest.fixture
+def synthetic_corpus(monkeypatch):
+    """The cell's corpus replaced by fixed pseudo-random bytes (no data package needed)."""
+    from impl.training.stream import ByteStream
+    data = bytes(np.random.default_rng(0).integers(0, 256, 20_000, dtype=np.uint8))
+    monkeypatch.setattr(experiment, "byte_stream", lambda **options: ByteStream(data, **options))
+    return data
+
+
+def direct_run(data: bytes, config: dict):
+    """The same run written out by hand: model from its seed, impl.training.loop.train with the
+    data order of the seed, spectra every `checkpoint_every` steps in eval mode."""
+    from impl.training.loop import recurrent_spectra, train
+    from impl.training.stream import ByteStream
+
+    def hook(model, step):
+        model.eval()
+        values = recurrent_spectra(model, step)
+        model.train()
+        return values
+
+    stream = ByteStream(data)
+    lm_config = LMConfig(config["kind"], dim=config["dim"], depth=config["depth"], rank=config["rank"],
+                         expansion=config["expansion"])
+    model = ByteLM(lm_config, config["seed"])
+    result = train(model, stream, steps=config["steps"], batch=config["batch"], length=config["length"],
+                   lr=config["lr"], data_seed=config["seed"], hooks={"spectra": (config["checkpoint_every"], hook)},
+                   progress=False)
+    return result, model, stream
+
+
+def assert_cell_equals_direct_run(data: bytes, config: dict):
+    """A cell executed, its record encoded and decoded (as the store returns it) and rebuilt into a
+    Run gives the direct run's losses, spectra and parameters bit for bit, and Jacobian spectra
+    equal to the sampler's on the directly trained model."""
+    from impl.experiments.cells import decode, encode, execute, make_cell
+    from impl.experiments.device import Placement
+    cell = make_cell(experiment.train_and_measure, "trained_elman", model="E1" if config["kind"] == "e1" else "E5",
+                     **config)
+    record = decode(encode(execute(cell, Placement("cpu", None))))
+    run = experiment.run_from_record(record)
+    result, model, stream = direct_run(data, config)
+    assert run.result.losses == result.losses
+    assert run.final_loss == result.final_loss(LOSS_TAIL) and run.result.held_out_loss == result.held_out_loss
+    assert [step for step, _ in run.checkpoints] == [step for step, _ in result.records["spectra"]] == \
+        list(range(0, config["steps"] + 1, config["checkpoint_every"]))
+    for (_, got), (_, want) in zip(run.checkpoints, result.records["spectra"]):
+        assert all(np.array_equal(g, w.numpy()) for g, w in zip(got, want))
+    assert all(np.array_equal(g, w.numpy()) for g, w in zip(run.weight_spectra, result.records["spectra"][-1][1]))
+    assert run.parameters == num_parameters(model)
+    k = config["rank"] or int(config["dim"] * config["expansion"])
+    jacobians, samples = jacobian_spectra(model, stream.held_out_batches(config["jacobian_sequences"],
+                                                                         config["length"], 1)[0], k)
+    assert run.jacobian_samples == samples == config["jacobian_sequences"] * config["length"]
+    np.testing.assert_array_equal(np.stack(run.jacobian_spectra), np.stack(jacobians))
+    assert run.device.startswith("cpu") and run.dtype == "float32" and run.cpu_s > 0
+
+
+@pytest.mark.parametrize("config", [TINY, TINY_E5], ids=["e1", "e5"])
+def test_a_cell_record_rebuilds_the_direct_run(synthetic_corpus, config):
+    assert_cell_equals_direct_run(synthetic_corpus, config)
+
+
+def test_negative_control_a_cell_training_on_the_wrong_data_order_fails_the_comparison(synthetic_corpus,
+                                                                                      monkeypatch):
+    original = experiment.train
+    monkeypatch.setattr(experiment, "train", lambda *a, data_seed, **k: original(*a, data_seed=data_seed + 1, **k))
+    with pytest.raises(AssertionError):
+        assert_cell_equals_direct_run(synthetic_corpus, TINY)
+
+
+def test_runs_from_records_orders_by_model_and_seed_and_names_what_is_missing(synthetic_corpus):
+    from impl.experiments.cells import decode, encode, execute, make_cell
+    from impl.experiments.device import Placement
+    records = []
+    for model, config in (("E5", TINY_E5), ("E1", TINY)):
+        for seed in (2, 0, 1):
+            cell = make_cell(experiment.train_and_measure, "trained_elman", model=model,
+                             **dict(config, seed=seed, steps=2, checkpoint_every=1))
+            records.append(decode(encode(execute(cell, Placement("cpu", None)))))
+    runs = experiment.runs_from_records(records)
+    assert [(r.model, r.seed) for name in ("E1", "E5") for r in runs[name]] == \
+        [(m, s) for m in ("E1", "E5") for s in (0, 1, 2)]
+    with pytest.raises(ValueError, match=r"no record for \(model, seed\) \[\('E1', 2\)\]"):
+        experiment.runs_from_records([r for r in records if (r["result"]["model"], r["result"]["seed"]) != ("E1", 2)])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (the measurement's placement)")
+@pytest.mark.parametrize("config", [LMConfig("e1", dim=4, depth=2, expansion=1.5), LMConfig("e5", dim=9, depth=2, rank=2)])
+def test_jacobian_sampler_runs_on_the_model_s_device(config):
+    """On CUDA: the sampler runs where the model is and returns CPU arrays equal to the CPU's."""
+    model = ByteLM(config, seed=3).eval()
+    windows = torch.randint(0, 256, (3, 6), generator=torch.Generator().manual_seed(0))
+    k = config.rank or int(config.dim * config.expansion)
+    on_cpu, _ = jacobian_spectra(model, windows, k)
+    on_gpu, samples = jacobian_spectra(model.to("cuda"), windows, k)
+    assert samples == 15 and all(isinstance(a, np.ndarray) for a in on_gpu)
+    for got, want in zip(on_gpu, on_cpu):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
 
 
 # ------------------------------------------------------------------ what would decide an inconclusive verdict
