@@ -1,4 +1,4 @@
-"""The decision rules and measurement pieces of benchmarks/test_exp_scaling.py on synthetic data.
+"""The decision rules and measurement pieces of impl/experiments/scaling.py on synthetic data.
 
 Each `decide_*` must be able to say every verdict: fed measurements that the registry's rule
 calls confirmed, refuted and inconclusive, it says so (and the censoring guard turns a knee at
@@ -17,12 +17,15 @@ import numpy as np
 import pytest
 import torch
 
-import benchmarks.test_exp_scaling as exp
+import impl.experiments.scaling as exp
 from impl.elman.models import E5Layer, num_parameters
 from impl.experiments import seeds_to_decide, simulated_coverage
+from impl.experiments.cells import decode, encode
+from impl.experiments.common import RATIO_GRID, grid_rank
+from impl.experiments.device import Placement
 from impl.training.stream import ByteStream
 
-GRID = np.array(exp.GRID, dtype=float)
+GRID = np.array(RATIO_GRID, dtype=float)
 
 
 def knee_curve(knee: float, seeds: int = 3, noise: float = 0.001, seed: int = 0) -> np.ndarray:
@@ -51,14 +54,18 @@ def test_knee_is_the_smallest_ratio_within_the_tolerance():
 
 
 def test_grid_ranks_round_half_up_and_stay_positive():
-    assert [exp.grid_rank(64, g) for g in exp.GRID] == [3, 6, 10, 11, 13, 16, 19]
-    assert exp.grid_rank(10, 5) == 1 and exp.grid_rank(4, 5) == 1
-    assert exp.grid_rank(32, 15) == exp.grid_rank(32, 17) == 5   # shared run at d = 32
+    # common.grid_rank(ratio_percent, d): the ranks the experiment has always used
+    assert [grid_rank(g, 64) for g in RATIO_GRID] == [3, 6, 10, 11, 13, 16, 19]
+    assert grid_rank(5, 10) == 1 and grid_rank(5, 4) == 1
+    assert grid_rank(15, 32) == grid_rank(17, 32) == 5   # shared run at d = 32
+    assert [grid_rank(g, 48) for g in RATIO_GRID] == [2, 5, 7, 8, 10, 12, 14]
+    assert grid_rank(30, 5) == 2 and grid_rank(10, 25) == 3       # halves round up
+    assert [grid_rank(g, 128) for g in RATIO_GRID] == [6, 13, 19, 22, 26, 32, 38]
 
 
 @pytest.mark.parametrize("budget", [exp.SMALL.budget, exp.FULL.budget])
 def test_matched_shapes_meet_the_budget_and_the_ratio(budget):
-    for ratio in exp.GRID:
+    for ratio in RATIO_GRID:
         d, r = exp.matched_shape(budget, ratio)
         assert abs(exp.layer_parameters(d, r) - budget) <= 0.02 * budget
         assert abs(r / d - ratio / 100) < 0.02, (ratio, d, r)
@@ -125,7 +132,13 @@ def test_fractions_set_the_distinct_bytes_and_the_passes():
         exp.PassStream(SOURCE, len(SOURCE.train), 8)
 
 
-def test_the_lab_trains_the_same_steps_at_every_fraction(monkeypatch):
+SOURCE_LARGE = ByteStream(bytes(200_000))
+CPU = Placement("cpu", None)
+
+
+def test_every_fraction_trains_the_same_steps(monkeypatch):
+    """The declared data-fraction cells of one (d, r, seed) run train_run with the same steps and a
+    slice of f × steps × batch windows (PassStream built in the cell from the corpus stream)."""
     import impl.training.loop as loop
     calls = []
 
@@ -140,14 +153,86 @@ def test_the_lab_trains_the_same_steps_at_every_fraction(monkeypatch):
         return Result()
     monkeypatch.setattr(loop, "train", fake_train)
     monkeypatch.setattr(loop, "recurrent_spectra", lambda model, step: [torch.tensor([2.0, 1.0])])
-    lab = exp.Lab(exp.SMALL, SOURCE_LARGE)
-    for f in exp.SMALL.fractions:
-        lab.run(24, 4, 1, f)
-    lab.run(24, 4, 1, 1.0)                        # memoised: not trained again
-    assert calls == [(exp.SMALL.distinct_tokens(f), exp.SMALL.steps, 1) for f in exp.SMALL.fractions]
+    monkeypatch.setattr(exp, "_corpus_stream", lambda: SOURCE_LARGE)
+    s = exp.SMALL
+    r = grid_rank(10, s.data_width)
+    cells = [c for c in exp.declare_cells(s)
+             if (c.config_dict["d"], c.config_dict["rank"], c.config_dict["seed"]) == (s.data_width, r, 1)]
+    assert sorted(c.config_dict["fraction"] for c in cells) == sorted(s.fractions)
+    for cell in cells:
+        cell.resolve()(placement=CPU, **cell.config_dict)
+    assert sorted(calls) == sorted((s.distinct_tokens(f), s.steps, 1) for f in s.fractions)
 
 
-SOURCE_LARGE = ByteStream(bytes(200_000))
+def test_runs_that_claims_share_are_one_cell():
+    s = exp.SMALL
+    keys = exp.run_keys(s)
+    cells = exp.declare_cells(s)
+    assert len(keys) == len(set(keys)) == len(cells) == len({c.key for c in cells})
+    width_runs = {(d, grid_rank(g, d), seed, 1.0) for d in s.widths for g in RATIO_GRID for seed in s.seeds}
+    # the data claim's 100% runs are the width sweep's at data_width; sizes at a sweep width likewise
+    assert {(s.data_width, grid_rank(g, s.data_width), seed, 1.0) for g in RATIO_GRID for seed in s.seeds} <= width_runs
+    assert {(d, grid_rank(17, d), seed, 1.0) for d in s.size_widths if d in s.widths for seed in s.seeds} <= width_runs
+    # 7 matched shapes + distinct ranks (with the reference r = d) at d = 32, 48, 64, 128: 7 + 8 + 8 + 8,
+    # 3 more fractions × 7 ranks, and d = 24 of the size sweep; × 3 seeds
+    assert len(cells) == (7 + 31 + 3 * 7 + 1) * 3 == 180
+
+
+@pytest.mark.parametrize("scale", ["small", "medium", "full"])
+def test_cells_are_declared_at_every_scale(monkeypatch, scale):
+    monkeypatch.setenv("CLAIMS_SCALE", scale)
+    s = exp.setting()
+    assert s is {"small": exp.SMALL, "medium": exp.MEDIUM, "full": exp.FULL}[scale]
+    cells = exp.declare_cells()
+    assert len(cells) == len({c.key for c in cells}) >= 7 * 3
+    assert all(c.tokens == s.steps * s.batch * s.length for c in cells)
+    for c in cells:
+        config = c.config_dict
+        assert c.params == exp.model_parameters(config["d"], config["rank"], s.depth)
+        assert config["steps"] == s.steps and config["depth"] == s.depth
+
+
+def check_model_parameters(count):
+    from impl.training.lm import ByteLM, LMConfig
+    for d, r, depth in [(24, 4, 1), (64, 11, 2), (40, 40, 3)]:
+        assert count(d, r, depth) == num_parameters(ByteLM(LMConfig("e5", d, depth, rank=r))), (d, r, depth)
+
+
+def test_declared_parameter_counts_are_the_models():
+    check_model_parameters(exp.model_parameters)
+
+
+def fake_record(cell) -> dict:
+    c = cell.config_dict
+    value = c["d"] + c["rank"] / 100 + c["seed"] / 1000 + c["fraction"] / 10
+    return {"result": {"final_loss": value, "held_out_loss": -value, "alpha": float("nan") if c["rank"] < 2 else 1.5,
+                       "params": exp.layer_parameters(c["d"], c["rank"]) * c["depth"]},
+            "meta": {"cpu_s": 0.5, "dtype": "float32"}}
+
+
+def test_the_lab_is_rebuilt_from_records_decoded_from_json():
+    s = exp.SMALL
+    cells = exp.declare_cells(s)
+    records = [decode(encode(fake_record(c))) for c in cells]
+    lab = exp.Lab.from_records(s, cells, records)
+    want = np.array([[64 + grid_rank(g, 64) / 100 + seed / 1000 + 0.1 for seed in s.seeds] for g in RATIO_GRID])
+    assert np.array_equal(lab.grid(64), want)
+    assert np.array_equal(lab.grid(64, "held_out_loss", 1.0), -want)
+    assert lab.run(24, 4, 0).params == 6 * 24 * 4 + 24 and lab.cpu_s([(24, 4, 0, 1.0), (24, 4, 1, 1.0)]) == 1.0
+    assert lab.precision() == "float32"
+    with pytest.raises(KeyError, match="d = 64, r = 7, seed 0, data fraction 1.0"):
+        lab.run(64, 7, 0)
+
+
+def test_a_run_cell_is_deterministic_and_encodable(monkeypatch):
+    from impl.experiments.cells import execute
+    monkeypatch.setattr(exp, "_corpus_stream", lambda: ByteStream(bytes(range(256)) * 400))
+    tiny = dataclasses.replace(exp.SMALL, batch=2, length=8, steps=3, held_out=1)
+    cell = exp.declare_cells(tiny)[0]
+    first, again = (decode(encode(execute(cell, CPU))) for _ in range(2))
+    assert first["result"] == again["result"]
+    assert set(first["result"]) == {"final_loss", "held_out_loss", "alpha", "params"}
+    assert first["result"]["params"] == exp.layer_parameters(cell.config_dict["d"], cell.config_dict["rank"])
 
 
 def test_bootstrap_resamples_repeat_across_calls():
@@ -191,7 +276,7 @@ def test_region_comparison_is_paired_by_seed():
     shift = np.array([0.0, 0.5, -0.5])
     jitter = 0.0003 * np.random.default_rng(2).standard_normal((len(GRID), 3))
     losses = 2.0 + shift + jitter
-    losses[exp.GRID.index(17)] -= 0.01
+    losses[RATIO_GRID.index(17)] -= 0.01
     got, reason = exp.decide_optimal_ratio(exp.RatioSweep(losses))
     assert got == "confirmed", reason
     mean, lo, hi = exp._paired(exp.RatioSweep(losses), 17, 30, 0.95)
@@ -403,7 +488,7 @@ def test_negative_control_old_censoring_guard_confirms_the_issues_case(monkeypat
 
     def old_guard(m):
         s = original(m)
-        every = len(set(s.knees)) == 1 and s.knees[0] in (exp.GRID[0], exp.GRID[-1])
+        every = len(set(s.knees)) == 1 and s.knees[0] in (RATIO_GRID[0], RATIO_GRID[-1])
         return dataclasses.replace(s, censored_at=s.censored_at if every else ())
     monkeypatch.setattr(exp, "knee_slopes", old_guard)
     assert exp.decide_ratio_vs_data(data_sweep((30, 30, 25, 25)))[0] == "confirmed"
@@ -433,16 +518,34 @@ def test_negative_control_a_stream_that_repeats_one_order_is_caught():
 
 
 def test_negative_control_steps_proportional_to_the_fraction_are_caught(monkeypatch):
-    """The one-pass design of before (steps ∝ f) planted into the lab: the same-steps test fails."""
-    original = exp.Lab._train
+    """The one-pass design of before (steps ∝ f) planted into the cell configs: the same-steps test fails."""
+    original = exp.run_config
 
-    def one_pass(self, d, r, seed, tokens):
-        steps = self.setting.steps
-        object.__setattr__(self.setting, "steps", tokens // (self.setting.batch * self.setting.length))
-        try:
-            return original(self, d, r, seed, tokens)
-        finally:
-            object.__setattr__(self.setting, "steps", steps)
-    monkeypatch.setattr(exp.Lab, "_train", one_pass)
+    def one_pass(s, d, r, seed, fraction=1.0):
+        config = original(s, d, r, seed, fraction)
+        config["steps"] = round(fraction * s.steps)
+        return config
+    monkeypatch.setattr(exp, "run_config", one_pass)
     with pytest.raises(AssertionError):
-        test_the_lab_trains_the_same_steps_at_every_fraction(monkeypatch)
+        test_every_fraction_trains_the_same_steps(monkeypatch)
+
+
+def test_negative_control_a_count_without_the_final_norm_is_caught():
+    with pytest.raises(AssertionError):
+        check_model_parameters(lambda d, r, depth: exp.model_parameters(d, r, depth) - 2 * d)
+
+
+def test_negative_control_a_lab_keyed_without_the_fraction_is_caught(monkeypatch):
+    """Runs keyed by (d, r, seed) only: the data fractions overwrite each other and the lab test fails."""
+    original = exp.Lab.from_records
+
+    def unkeyed(cls, s, cells, records):
+        lab = original.__func__(cls, s, cells, records)
+        last = {}
+        for (d, r, seed, f), run in lab.runs.items():
+            last[(d, r, seed)] = run
+        lab.runs = {(d, r, seed, f): last[(d, r, seed)] for (d, r, seed, f) in lab.runs}
+        return lab
+    monkeypatch.setattr(exp.Lab, "from_records", classmethod(unkeyed))
+    with pytest.raises(AssertionError):
+        test_the_lab_is_rebuilt_from_records_decoded_from_json()
