@@ -20,6 +20,8 @@ from __future__ import annotations
 import mpmath
 import pytest
 
+from impl.experiments.lru import forward_blowup_factor
+
 DIGITS = 40
 TOLERANCE = mpmath.mpf("1e-20")          # the registry's agreement, relative
 QUADRATURE_ERROR = mpmath.mpf("1e-30")   # mpmath's error estimate must be far below it
@@ -28,13 +30,6 @@ QUADRATURE_ERROR = mpmath.mpf("1e-30")   # mpmath's error estimate must be far b
 # a ring hugging the circle and a thin ring
 RINGS = [("0", "0.9"), ("0.4", "0.99"), ("0.9", "0.999"), ("0", "0.5"), ("0.5", "0.9999"), ("0.99", "0.999")]
 RADII = ["0", "0.1", "0.5", "0.9", "0.99", "0.999", "0.9999"]
-
-
-def forward_blowup_factor(r_min, r_max):
-    """The claim's F = log((1 − r_min²)/(1 − r_max²)) / (r_max² − r_min²), in mpmath (at the
-    caller's precision; float inputs are taken exactly as the binary numbers they are)."""
-    a, b = mpmath.mpf(r_min) ** 2, mpmath.mpf(r_max) ** 2
-    return mpmath.log((1 - a) / (1 - b)) / (b - a)
 
 
 def phase_average_closed_form(r):

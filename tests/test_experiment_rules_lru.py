@@ -1,20 +1,32 @@
-"""The decision rules and measurement pieces of benchmarks/test_exp_lru.py on synthetic data.
+"""The decision rules and measurement pieces of impl/experiments/lru.py on synthetic data, and its cells.
 
 Each `decide_*` must be able to say every verdict: fed measurements that the registry's rule
 calls confirmed, refuted and inconclusive, it says so. The measurement pieces (the final state
 and its Vandermonde readout, κ₂ in ball arithmetic, the ridge readout, the Lotka–Volterra
 integrator, NRMSE, the blow-up simulation) are checked against cases whose answer is known.
+The cells: what declare_cells() gives at each scale (in fresh interpreters, as the sizes are read
+at import), and each kind of record rebuilt into the rules' inputs alike whether it was computed
+now or comes back from the results store as JSON.
 """
 
 from __future__ import annotations
 
+import collections
+import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
-import benchmarks.test_exp_lru as exp
+import impl.experiments.lru as exp
+from impl.experiments.cells import decode, encode, execute, make_cell
+from impl.experiments.device import Placement
 
 # ---------------------------------------------------------------- lru.complex_near_circle_helps
 
@@ -267,3 +279,111 @@ def test_to_decide_texts_name_the_failing_conditions_and_the_numbers():
     runs = [{"config": (0.0, 0.9), "input": "white", "seed": s, "R": 1.04, "SE": 0.01, "F": 1.0} for s in range(3)]
     text = exp.blowup_to_decide(runs)
     assert "4.00 SE = 4.00% of F" in text and "under the 5% the refutation also needs" in text
+
+
+# ---------------------------------------------------------------- cells: declared, and rebuilt from fresh and stored records
+
+CPU = Placement("cpu", None)
+
+
+def executed(fn, **config) -> tuple[dict, dict]:
+    """A cell's record as computed now and as it comes back from the results store (JSON text)."""
+    record = execute(make_cell(fn, exp.EXPERIMENT, **config), CPU)
+    return record, decode(encode(record))
+
+
+SCALE_PROBE = """
+import json
+import impl.experiments.lru as e
+cells = e.declare_cells()
+print(json.dumps({"functions": [c.function.split(":")[1] for c in cells], "keys": [c.key for c in cells],
+                  "configs": [c.config_dict for c in cells], "params": [c.params for c in cells],
+                  "tokens": [c.tokens for c in cells], "reduced": e.mlp_reduced()}))
+"""
+
+
+@pytest.fixture(scope="module")
+def declared_by_scale():
+    """declare_cells() at each scale, each in a fresh interpreter (the sizes are read at import)."""
+    out = {}
+    for scale in ("small", "medium", "full"):
+        env = {**os.environ, "CLAIMS_SCALE": scale}
+        done = subprocess.run([sys.executable, "-c", SCALE_PROBE], env=env, capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parent.parent, timeout=120)
+        assert done.returncode == 0, done.stderr
+        out[scale] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
+
+
+def test_cells_per_scale_are_the_rules_sizes_and_only_the_universality_run_grows(declared_by_scale):
+    counts = collections.Counter(declared_by_scale["small"]["functions"])
+    assert counts == {"near_circle_cell": 5, "near_circle_mpmath_cell": 1, "reconstruction_cell": 3,
+                      "universality_cell": 3, "blowup_cell": 9}
+    for scale, cells in declared_by_scale.items():
+        assert len(set(cells["keys"])) == len(cells["keys"]) == 21, scale
+        univ = [c for f, c in zip(cells["functions"], cells["configs"]) if f == "universality_cell"]
+        sizes = {k: univ[0][k] for k in ("train", "test", "batch", "iterations")}
+        if scale == "small":
+            assert sizes == {"train": 1024, "test": 256, "batch": 8, "iterations": 700} and cells["reduced"]
+        else:      # the registry rule's sizes
+            assert sizes == {"train": 4096, "test": 1024, "batch": 64, "iterations": 3000} and not cells["reduced"]
+        # the other experiments run the rule's sizes at every scale: the very same cells
+        others = [k for f, k in zip(cells["functions"], cells["keys"]) if f != "universality_cell"]
+        small = [k for f, k in zip(declared_by_scale["small"]["functions"], declared_by_scale["small"]["keys"])
+                 if f != "universality_cell"]
+        assert others == small, scale
+        # tokens: positions each MLP trains on; params: the four MLPs built by torch, counted
+        tokens = {t for f, t in zip(cells["functions"], cells["tokens"]) if f == "universality_cell"}
+        assert tokens == {sizes["iterations"] * sizes["batch"] * exp.LV_STEPS}
+    built = [nn.Sequential(nn.Linear(2 * exp.MLP_STATE + 1, w), nn.ReLU(), nn.Linear(w, 2)) for w in exp.MLP_WIDTHS]
+    built.append(nn.Sequential(nn.Linear(2, 512), nn.ReLU(), nn.Linear(512, 2)))
+    params = {p for f, p in zip(declared_by_scale["full"]["functions"], declared_by_scale["full"]["params"])
+              if f == "universality_cell"}
+    assert params == {sum(p.numel() for m in built for p in m.parameters())}
+
+
+def test_blowup_runs_rebuilt_from_a_stored_record_are_the_computed_ones():
+    fresh, stored = executed(exp.blowup_cell, r_min=0.0, r_max=0.9, seed=0, units=500)
+    direct = exp.blowup_run((0.0, 0.9), 0, 500)
+    assert exp.blowup_results([fresh]) == exp.blowup_results([stored]) == direct
+    # negative control: the stored record holds the ring as a JSON list, which the rule cannot group by
+    with pytest.raises(TypeError, match="unhashable"):
+        exp.decide_forward_blowup(stored["result"]["runs"])
+
+
+def test_near_circle_results_rebuilt_from_stored_records_are_the_computed_ones():
+    fresh, stored = executed(exp.near_circle_cell, seed=0, lengths=[16], sequences=10)
+    fresh_check, stored_check = executed(exp.near_circle_mpmath_cell, **exp.NC_CROSS_CHECK)
+    results, cross_check = exp.near_circle_results([stored, stored_check])
+    assert (results, cross_check) == exp.near_circle_results([fresh, fresh_check])
+    assert set(results) == {(16, 16, 0), (16, 32, 0)}
+    assert results[(16, 32, 0)] == exp.measure_near_circle(16, 32, 0, 10)
+    assert max(exp.near_circle_cross_check_gaps(results, cross_check)) < 1e-8
+    with pytest.raises(ValueError, match="cross-check cell is missing"):
+        exp.near_circle_results([stored])
+
+
+def test_reconstruction_results_rebuilt_from_a_stored_record_are_the_computed_ones():
+    cell = exp.reconstruction_cells()[0]
+    assert cell.config_dict["seed"] == 0
+    fresh = execute(cell, CPU)
+    stored = decode(encode(fresh))
+    errors, examples = exp.reconstruction_results([stored])
+    fresh_errors, fresh_examples = exp.reconstruction_results([fresh])
+    assert errors == fresh_errors and list(errors)[:2] == [("near", 64, "a"), ("near", 64, "b")]
+    assert all(np.array_equal(examples[k], fresh_examples[k]) for k in ("near", "disc"))
+    assert examples["near"].shape == (exp.RC_EXAMPLES, 64)
+    with pytest.raises(ValueError, match="seed-0 record"):
+        exp.reconstruction_results([{**stored, "meta": {**stored["meta"], "config": {**cell.config_dict, "seed": 1}}}])
+
+
+def test_universality_results_rebuilt_from_a_stored_record_are_the_computed_ones():
+    config = dict(seed=0, train=12, test=6, batch=2, iterations=3, lr=1e-3, state=4, widths=[4, 8],
+                  memoryless_width=4)
+    fresh, stored = executed(exp.universality_cell, **config)
+    nrmses, devices = exp.universality_results([stored])
+    assert (nrmses, devices) == exp.universality_results([fresh])
+    assert list(nrmses) == ["w4", "w8", "ridge", "memoryless"] and devices == ["cpu (no autocast)"]
+    assert all(math.isfinite(v[0]) and v[0] > 0 for v in nrmses.values())
+    # the cell is a pure function of its config: computed again, the same bits
+    assert exp.universality_cell(placement=CPU, **config) == fresh["result"]
