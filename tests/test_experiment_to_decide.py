@@ -1,9 +1,11 @@
 """What two experiments say would decide them when they end inconclusive, on synthetic data.
 
-gsa.smooth_exponent_profiles (benchmarks/test_exponent_profiles.py, `settle`) and
-flow.selective_mode_activation (benchmarks/test_selective_mode_activation.py, `what_would_decide`)
+gsa.smooth_exponent_profiles (impl/experiments/exponent_profiles.py, `settle`) and
+flow.selective_mode_activation (impl/experiments/selective_mode.py, `what_would_decide`)
 record a to-decide text on every inconclusive path; their real runs are confirmed today, so these
-paths run here, fed with results built to reach each of them.
+paths run here, fed with results built to reach each of them. Also the exponent-profile cell (the
+experiment's one costly step, the spectra of a weight type's matrices) against an independent
+SVD, with a planted precision bug it must catch.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ import pytest
 
 pytest.importorskip("torch")   # the experiment modules import it at the top
 
-from benchmarks.test_exponent_profiles import MIN_MEDIAN_R2, settle  # noqa: E402
-from benchmarks.test_selective_mode_activation import (  # noqa: E402
+from impl.experiments.exponent_profiles import MIN_MEDIAN_R2, settle  # noqa: E402
+from impl.experiments.selective_mode import (  # noqa: E402
     INIT_SCALES, LR, MAX_STEPS, SIGMA, Measurements, decide, what_would_decide)
 from impl.spectral.profiles import NullSample, SmoothnessTest  # noqa: E402
 
@@ -78,3 +80,74 @@ def test_selective_modes_split_seeds_say_what_a_majority_needs():
     text = what_would_decide(m)
     assert "2 of 5 seeds fail a test, 2 of them with a refuting failure" in text
     assert "refuting fraction 0.40" in text and "would not reach a majority" in text
+
+
+# ------------------------------------------------------------- the exponent-profile cell
+
+def minilm_or_skip():
+    import impl.experiments.exponent_profiles as exp
+    from impl.data import MissingData
+    try:
+        return exp.weights_path()
+    except MissingData as exc:
+        pytest.skip(f"the exponent-profile cell needs the pretrained weights: {exc}")
+
+
+def cell_spectra_mismatches(kind: str = "intermediate") -> list[str]:
+    """The declared cell of one weight type, executed as the executor does (one thread, record
+    through encode / decode), against numpy's LAPACK SVD of the same tensors read as numpy arrays."""
+    from safetensors import safe_open
+
+    import impl.experiments.exponent_profiles as exp
+    from impl.experiments.cells import decode, encode, execute
+    from impl.experiments.device import Placement
+    path = minilm_or_skip()
+    cell = next(c for c in exp.declare_cells() if c.config_dict["weight_type"] == kind)
+    sigma = decode(encode(execute(cell, Placement("cpu", None))))["result"]["sigma"]
+    problems = []
+    from threadpoolctl import threadpool_limits
+    # one BLAS thread, as the cell has: two spin-waiting threads on a busy 2-core machine take seconds
+    with threadpool_limits(limits=1), safe_open(str(path), framework="np") as weights:
+        for layer in range(exp.LAYERS):
+            matrix = weights.get_tensor(f"encoder.layer.{layer}.{exp.WEIGHT_TYPES[kind]}").astype(np.float64)
+            expected = np.linalg.svd(matrix, compute_uv=False)
+            error = np.max(np.abs(np.asarray(sigma[layer]) - expected)) / expected[0]
+            if sigma[layer].shape != expected.shape or not error <= 1e-12:
+                problems.append(f"{kind} layer {layer}: max |Δσ|/σ_1 = {error:.2e}")
+    return problems
+
+
+def test_exponent_profile_cell_gives_the_spectra_of_an_independent_svd():
+    problems = cell_spectra_mismatches()
+    assert not problems, problems
+
+
+def test_negative_control_spectra_in_single_precision_are_caught(monkeypatch):
+    import torch
+    svdvals = torch.linalg.svdvals
+    monkeypatch.setattr(torch.linalg, "svdvals", lambda a: svdvals(a.float()).double())   # planted: float32 SVD
+    problems = cell_spectra_mismatches()
+    assert len(problems) == 6, problems
+
+
+def test_exponent_profile_cells_are_one_per_weight_type_at_every_scale(monkeypatch):
+    import impl.experiments.exponent_profiles as exp
+    keys = set()
+    for scale_name in ("small", "medium", "full"):
+        monkeypatch.setenv("CLAIMS_SCALE", scale_name)
+        cells = exp.declare_cells()
+        assert [c.config_dict["weight_type"] for c in cells] == list(exp.WEIGHT_TYPES)
+        assert all(c.params is None and c.tokens is None for c in cells)
+        keys.add(tuple(c.key for c in cells))
+    assert len(keys) == 1                      # static weights: the same cells at every scale
+    with pytest.raises(ValueError, match="spectra_from_records: expected 6 records"):
+        exp.spectra_from_records([])
+
+
+def test_exponent_profile_cell_names_a_missing_tensor():
+    import impl.experiments.exponent_profiles as exp
+    from impl.experiments.device import Placement
+    minilm_or_skip()
+    with pytest.raises(KeyError, match="encoder.layer.0.attention.self.nope.weight"):
+        exp.weight_type_spectra(placement=Placement("cpu", None), model=exp.MODEL, weight_type="nope",
+                                tensor_suffix="attention.self.nope.weight", layers=1)

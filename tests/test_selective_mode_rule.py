@@ -1,7 +1,8 @@
 """The decision rule of the flow.selective_mode_activation experiment, on synthetic measurements.
 
-The experiment itself (benchmarks/test_selective_mode_activation.py) is too slow for a negative
-control, so its rule is a pure function, `decide`, fed here with measurements built to satisfy
+The experiment itself (impl/experiments/selective_mode.py, run by
+benchmarks/test_selective_mode_activation.py) is too slow for a negative control, so its rule is
+a pure function, `decide`, fed here with measurements built to satisfy
 or break each test of the registry's rule: (a) order, (b) slope of t_i in ln(1/c²), (c) small
 modes and off-target part, including the scales at which a failure counts.
 """
@@ -13,7 +14,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from benchmarks.test_selective_mode_activation import INIT_SCALES, SIGMA, Measurements, decide, fitted_slopes
+from impl.experiments.selective_mode import INIT_SCALES, SIGMA, Measurements, decide, fitted_slopes
 
 
 def synthetic(seeds: int = 5, slope_factor: float = 1.0) -> Measurements:
@@ -119,3 +120,140 @@ def test_an_off_target_leak_at_large_init_is_not_held_against_the_claim():
 def test_fewer_than_three_seeds_is_an_error():
     with pytest.raises(ValueError, match="at least 3 seeds"):
         decide(synthetic(seeds=2))
+
+
+# ------------------------------------------------------------- the cell and the records
+
+def independent_measurement(seed: int, seeds_drawn: int, c: float, steps: int):
+    """One member stepped by hand: gradients by autograd (not factor_gradients), s_i = p_iᵀ A q_i
+    as vector products, the off-target part as A − P_T P_Tᵀ A Q_T Q_Tᵀ in the original coordinates,
+    its 2-norm at every step. Returns (first steps, s_i at t_(i−1), off-target max), -1 / nan
+    where not reached; the draws are the experiment's (DRAW_SEED, P, Q, Z_W, Z_U in that order)."""
+    import torch
+
+    import impl.experiments.selective_mode as exp
+    from impl.spectral.spectra import random_orthogonal
+    gen = torch.Generator().manual_seed(exp.DRAW_SEED)
+    P = random_orthogonal(exp.SIZE, seeds_drawn, generator=gen)[seed]
+    Q = random_orthogonal(exp.SIZE, seeds_drawn, generator=gen)[seed]
+    Z_W = torch.randn(seeds_drawn, exp.SIZE, exp.SIZE, generator=gen, dtype=torch.float64)[seed]
+    Z_U = torch.randn(seeds_drawn, exp.SIZE, exp.SIZE, generator=gen, dtype=torch.float64)[seed]
+    modes = len(SIGMA)
+    target = sum(float(SIGMA[i]) * torch.outer(P[:, i], Q[:, i]) for i in range(modes))
+    P_T, Q_T = P[:, :modes], Q[:, :modes]
+    W, U = (c * Z_W).requires_grad_(), (c * Z_U).requires_grad_()
+    first = np.full(modes, -1)
+    at_previous = np.full(modes - 1, np.nan)
+    off_max = 0.0
+    for step in range(steps + 1):
+        with torch.no_grad():
+            A = W @ U
+            s = np.array([float(P[:, i] @ A @ Q[:, i]) for i in range(modes)])
+            off_max = max(off_max, float(torch.linalg.matrix_norm(A - P_T @ P_T.T @ A @ Q_T @ Q_T.T, ord=2)))
+            for i in range(modes):
+                if first[i] < 0 and s[i] >= SIGMA[i] / 2:
+                    first[i] = step
+                    if i + 1 < modes:
+                        at_previous[i] = s[i + 1]
+        if step == steps or (first >= 0).all():
+            break
+        loss = 0.5 * ((W @ U - target) ** 2).sum()
+        grad_W, grad_U = torch.autograd.grad(loss, (W, U))
+        with torch.no_grad():
+            W, U = (W - 0.005 * grad_W).requires_grad_(), (U - 0.005 * grad_U).requires_grad_()
+    return first, at_previous, off_max
+
+
+def cell_against_independent(steps: int = 2400) -> list[str]:
+    """The cell at c = 1e-3, seed 1 of 5, run for `steps` (modes 1 and 2 are learned near steps
+    1100 and 2200, the rest not: the off-target maximum then runs over every step) against the
+    hand-stepped member; the mismatches, in words."""
+    import impl.experiments.selective_mode as exp
+    from impl.experiments.device import Placement
+    result = exp.simulate_seed(placement=Placement("cpu", None), seed=1, seeds_drawn=5, init_scales=[1e-3],
+                               lr=exp.LR, max_steps=steps, keep_history=False)
+    first, at_previous, off_max = independent_measurement(1, 5, 1e-3, steps)
+    got_first, got_previous = result["first_step"][0].numpy(), result["at_previous"][0].numpy()
+    got_off = float(result["off_target_max"][0])
+    problems = []
+    if not np.array_equal(got_first, first):
+        problems.append(f"first steps {got_first.tolist()} vs {first.tolist()}")
+    if not np.allclose(got_previous, at_previous, rtol=1e-6, atol=1e-12, equal_nan=True):
+        problems.append(f"s_i at t_(i−1) {got_previous.tolist()} vs {at_previous.tolist()}")
+    if not np.isclose(got_off, off_max, rtol=1e-6):
+        problems.append(f"off-target max {got_off} vs {off_max}")
+    if result["steps"] != steps + 1:
+        problems.append(f"{result['steps']} records, expected {steps + 1}")
+    return problems
+
+
+def test_the_cell_measures_what_a_hand_stepped_member_measures():
+    problems = cell_against_independent()
+    assert not problems, problems
+
+
+def test_negative_control_a_planted_tracker_bug_is_caught(monkeypatch):
+    """Planted in the cell's tracker: the off-target block misses one target-row entry (a leak of
+    the σ_1 mode counted as off-target) and learning steps are recorded one step late."""
+    import impl.experiments.selective_mode as exp
+    original_init, original_record = exp.ModeTracker.__init__, exp.ModeTracker.record
+
+    def leaky_init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        self.off_block[0, 0] = 1
+
+    def late_record(self, W, U):
+        original_record(self, W, U)
+        self.first_step[self.first_step == self.step - 1] = self.step
+
+    monkeypatch.setattr(exp.ModeTracker, "__init__", leaky_init)
+    monkeypatch.setattr(exp.ModeTracker, "record", late_record)
+    problems = cell_against_independent()
+    assert any("off-target max" in p for p in problems), problems
+    assert any("first steps" in p for p in problems), problems
+
+
+def test_records_rebuild_the_measurements_in_seed_order():
+    """run_from_records on records as the store returns them (through encode / decode): learning
+    times LR · step (nan where −1), the ratios divided by σ, seeds in declaration order."""
+    import torch
+
+    import impl.experiments.selective_mode as exp
+    from impl.experiments.cells import decode, encode
+    rng = np.random.default_rng(3)
+    seeds, C = 4, len(INIT_SCALES)
+    first = rng.integers(0, 30_000, (seeds, C, len(SIGMA)))
+    first[2, 3, 4] = -1
+    previous = rng.uniform(0, 0.01, (seeds, C, len(SIGMA) - 1))
+    off = rng.uniform(0, 1e-3, (seeds, C))
+    records = [decode(encode({"result": {"first_step": torch.from_numpy(first[s]),
+                                         "at_previous": torch.from_numpy(previous[s]),
+                                         "off_target_max": torch.from_numpy(off[s]), "steps": 1000 + s,
+                                         "seconds": 0.5, "history": {"times": np.arange(3.0)} if s == 0 else None},
+                              "meta": {}}))
+               for s in range(seeds)]
+    run = exp.run_from_records(records)
+    m = run.measurements
+    expected = np.where(first >= 0, exp.LR * first, np.nan)
+    assert np.array_equal(m.learning_times, expected, equal_nan=True)
+    assert np.array_equal(m.small_mode_ratio, previous / SIGMA[1:])
+    assert np.array_equal(m.off_target_ratio, off / SIGMA[-1])
+    assert run.steps == 1000 + seeds - 1 and run.seconds == 0.5 * seeds
+    assert np.array_equal(run.history["times"], np.arange(3.0))
+    assert decide(m)[0] == "inconclusive" and any("mode 5 not learned" in r and "seed 2" in r for r in decide(m)[1])
+
+
+def test_cells_are_one_per_seed_and_the_same_draws_at_every_scale(monkeypatch):
+    import impl.experiments.selective_mode as exp
+    for scale_name, seeds in (("small", 5), ("medium", 20), ("full", 20)):
+        monkeypatch.setenv("CLAIMS_SCALE", scale_name)
+        cells = exp.declare_cells()
+        configs = [c.config_dict for c in cells]
+        assert [c["seed"] for c in configs] == list(range(seeds)), scale_name
+        assert {c["seeds_drawn"] for c in configs} == {seeds}
+        assert [c["keep_history"] for c in configs] == [s == exp.FIGURE_SEED for s in range(seeds)]
+        assert all(c.params is None and c.tokens is None for c in cells)
+    with pytest.raises(ValueError, match="seed 5 is not among the 5 seeds drawn"):
+        from impl.experiments.device import Placement
+        exp.simulate_seed(placement=Placement("cpu", None), seed=5, seeds_drawn=5, init_scales=[1e-3],
+                          lr=exp.LR, max_steps=1, keep_history=False)
