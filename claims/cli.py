@@ -178,7 +178,12 @@ def cmd_plan(args, extra) -> int:
     from .plan import plan_rows, render
     from .store import ResultsStore, default_path
     store = ResultsStore(create=False) if default_path().exists() else None
-    print(render(plan_rows(args.scale, store), args.scale, str(default_path())))
+    rows = plan_rows(args.scale, store)
+    if args.json:
+        import json
+        print(json.dumps(rows, indent=1))
+    else:
+        print(render(rows, args.scale, str(default_path())))
     return 0
 
 
@@ -339,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "many cells the results store holds")
     p.add_argument("--scale", default=os.environ.get("CLAIMS_SCALE") or "small",
                    choices=("small", "medium", "full"))
+    p.add_argument("--json", action="store_true", help="the rows as JSON")
     p.set_defaults(func=cmd_plan)
     p = sub.add_parser("store", help="the results store: info, export FILE, import FILE",
                        description="Finished experiment cells (.claims/results.sqlite, CLAIMS_STORE to move "

@@ -81,9 +81,10 @@ class CellsOutcome:
         for record in self.records:
             m = record["meta"]
             node = f", Ray node {m['node'][:8]}" if m.get("node") else ""
-            count[(m["host"] + node, m["device_name"], m["dtype"], m["torch"], m["started"][:10])] += 1
-        return [f"{n} on {host}, {device} {dtype}, torch {torch}, {day}"
-                for (host, device, dtype, torch, day), n in sorted(count.items())]
+            precision = m.get("precision") or m.get("dtype", "?")
+            count[(m["host"] + node, m["device_name"], precision, m["torch"], m["started"][:10])] += 1
+        return [f"{n} on {host}, {device}, {precision}, torch {torch}, {day}"
+                for (host, device, precision, torch, day), n in sorted(count.items())]
 
     def summary(self) -> dict:
         return {"cells": len(self.cells), "reused": len(self.reused), "ran": len(self.ran),
@@ -280,4 +281,4 @@ def _run_ray(cells: list[Cell], placement: Placement, indices: list[int]):
             try:
                 yield futures[future], ray.get(future), None
             except Exception as exc:                        # noqa: BLE001 — RayTaskError carries the traceback
-                yield futures[future], None, str(exc)
+                yield futures[future], None, f"failed twice (Ray retried it once); the task's traceback:\n{exc}"

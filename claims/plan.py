@@ -6,7 +6,7 @@ model: Kaplan et al. 2020's C ≈ 6ND), the GPU-hours those FLOPs take on a refe
 assumed utilisation, and how many of the cells the results store already holds.
 
 Every experiment library module (`EXPERIMENT_MODULES`) exposes `declare_cells() -> list[Cell]`,
-reading the scale from CLAIMS_SCALE as its sizes do; cells that train no model (numeric
+reading the scale from CLAIMS_SCALE as its sizes do (at import: one scale per process); cells that train no model (numeric
 measurements) carry no parameter or token count and add no FLOPs.
 """
 
@@ -49,7 +49,10 @@ def declared(module_name: str) -> list:
 
 
 def plan_rows(scale: str, store=None) -> list[dict]:
-    """One row per experiment module at `scale` (CLAIMS_SCALE is set for the declaration)."""
+    """One row per experiment module at `scale` (CLAIMS_SCALE is set for the declaration).
+
+    The experiment modules read the scale when they are imported (their size constants), so call
+    this once per process, before anything imported them at another scale (`claims plan` does)."""
     before = os.environ.get("CLAIMS_SCALE")
     os.environ["CLAIMS_SCALE"] = scale
     try:

@@ -146,3 +146,49 @@ def test_store_export_and_import_through_the_command(tmp_path):
     assert "4 cells" in info.stdout and "imported from cells.jsonl" in info.stdout
     missing = _claims("store", "import", str(tmp_path / "nope.jsonl"), env={"CLAIMS_STORE": str(tmp_path / "b.sqlite")})
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_full_scale_on_a_cpu_decides_from_imported_cells_and_says_where_they_were_computed(
+        pytester, mini_registry, monkeypatch, tmp_path):
+    """Cells computed elsewhere (here: a store filled as if on a CUDA machine, then exported) are
+    imported; `--scale full` on this CPU then decides from them without training, the report says
+    where, when and on what they ran, and a cell whose code changed since is marked stale."""
+    from claims.executors import run_cells
+    from claims.store import ResultsStore
+    from impl.experiments.device import Placement
+
+    from .cell_fixtures import toy_cells
+    monkeypatch.setattr(Placement, "name", lambda self: "NVIDIA H200" if self.kind == "cuda" else "cpu")
+    monkeypatch.setenv("CLAIMS_SCALE", "full")
+    monkeypatch.setenv("CLAIMS_FORCE", "1")
+    cluster = ResultsStore(tmp_path / "cluster.sqlite")
+    run_cells(toy_cells(seeds=range(6), delay=0.0), cluster, Placement("cuda:0", "bfloat16"))
+    cluster.export(tmp_path / "cells.jsonl")
+    monkeypatch.delenv("CLAIMS_FORCE")
+
+    store = pytester.path / "store.sqlite"
+    imported = _claims("store", "import", str(tmp_path / "cells.jsonl"), env={"CLAIMS_STORE": str(store)})
+    assert imported.returncode == 0 and "imported 6 cells" in imported.stdout, imported.stderr
+    pytester.makepyfile(test_toy=EXPERIMENT.format(delay=0.0))     # the same cells; a missing one is refused
+    run = _pytest(pytester, mini_registry, store, pytester.path / "reports")
+    output = run.communicate(timeout=120)[0]
+    assert run.returncode == 0, output
+    report = read_report(pytester.path / "reports")
+    cells = _cells_evidence(report)
+    assert (cells["reused"], cells["ran"], cells["foreign"], cells["stale"]) == (6, 0, 6, 0)
+    assert any("NVIDIA H200, bfloat16 autocast" in origin for origin in report["run"]["cells"]["origins"])
+    markdown = (pytester.path / "reports" / "CLAIMS.md").read_text()
+    assert "| cells computed | 6 on" in markdown and "NVIDIA H200, bfloat16 autocast" in markdown
+
+    # the cell function's code changes: the imported cells are used, marked stale, not dropped
+    (pytester.path / "conftest.py").write_text(
+        "import impl.experiments.cells as cells\n"
+        "cells.code_fingerprint.cache_clear()\n"
+        "_real = cells.code_fingerprint.__wrapped__\n"
+        "cells.code_fingerprint = lambda modules: 'changed-' + _real(modules)[:8]\n")
+    run = _pytest(pytester, mini_registry, store, pytester.path / "reports")
+    output = run.communicate(timeout=120)[0]
+    assert run.returncode == 0, output
+    report = read_report(pytester.path / "reports")
+    assert _cells_evidence(report)["stale"] == 6 and report["run"]["cells"]["stale"] == 6
+    assert "6 stale" in (pytester.path / "reports" / "CLAIMS.md").read_text()

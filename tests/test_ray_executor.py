@@ -25,9 +25,10 @@ from claims.executors import run_cells  # noqa: E402
 from claims.store import ResultsStore  # noqa: E402
 from impl.experiments.device import Placement  # noqa: E402
 
+from impl.experiments.cells import make_cell  # noqa: E402
+
 from .cell_fixtures import fails_once_per_marker, toy_cells  # noqa: E402
 from .conftest import ROOT, read_report  # noqa: E402
-from impl.experiments.cells import make_cell  # noqa: E402
 
 CPU = Placement("cpu", None)
 # A dead node is noticed within a few seconds instead of Ray's default ~30 s of missed health checks.
@@ -122,10 +123,61 @@ def test_cells_run_on_both_nodes_and_equal_the_local_executors(ray_executor, tmp
         assert a["result"]["mean"] == b["result"]["mean"]
 
 
+REAL_EXPERIMENT = ("benchmarks/test_exp_lru.py::test_digit_images_are_recovered_from_the_final_state",
+                   "lru.reconstruction")
+
+
+def _run_experiment(tmp: Path, executor: str, address: str | None) -> tuple[dict, list[dict]]:
+    """One real experiment through the plugin in its own pytest process: (its claim, its records)."""
+    env = dict(os.environ, CLAIMS_EXECUTOR=executor, CLAIMS_STORE=str(tmp / "store.sqlite"), PYTHONPATH=str(ROOT))
+    env.pop("RAY_ADDRESS", None)
+    if address:
+        env["RAY_ADDRESS"] = address
+    out = subprocess.run([sys.executable, "-m", "pytest", REAL_EXPERIMENT[0], "-m", "experiment", "-p", "no:xdist",
+                          "-p", "no:cacheprovider", "--claims-report-dir", str(tmp / "reports"), "-q"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    report = read_report(tmp / "reports" / "partial")
+    from impl.experiments.cells import decode
+    store = ResultsStore(tmp / "store.sqlite", create=False)
+    records = [decode(e.record) for e in store.all()]
+    store.close()
+    return report["claims"][REAL_EXPERIMENT[1]], records
+
+
+def test_a_real_experiment_on_the_cluster_gives_the_local_executors_verdict_and_numbers(ray_executor, tmp_path):
+    (tmp_path / "ray").mkdir()
+    (tmp_path / "local").mkdir()
+    on_ray, ray_records = _run_experiment(tmp_path / "ray", "ray", ray_executor.address)
+    local, local_records = _run_experiment(tmp_path / "local", "local", None)
+    assert on_ray["verdict"] == local["verdict"] == "confirmed"
+    figures = lambda claim: {e["name"]: e["value"] for e in claim["evidence"] if e["kind"] == "figure"}  # noqa: E731
+    assert figures(on_ray) == figures(local) and len(figures(local)) > 10
+    assert {r["meta"]["node"] for r in local_records} == {None}
+    ray_nodes = {r["meta"]["node"] for r in ray_records}
+    assert ray_nodes <= set(ray_executor.alive_nodes()) and None not in ray_nodes
+    cells = next(e for e in on_ray["evidence"] if e["kind"] == "cells")
+    assert cells["executor"] == "ray" and cells["ran"] == len(ray_records)
+
+
 def test_a_failing_cell_is_retried_by_ray(ray_executor, tmp_path):
     cells = [make_cell(fails_once_per_marker, "toy", seed=s, marker_dir=str(tmp_path)) for s in range(3)]
     outcome = run_cells(cells, ResultsStore(tmp_path / "s.sqlite"), CPU)
     assert [r["result"]["seed"] for r in outcome.records] == [0, 1, 2]      # each failed once, then passed
+
+
+def test_a_cell_failing_twice_is_an_error_with_its_traceback_and_the_others_finish(ray_executor, tmp_path):
+    from claims.executors import CellsFailed
+
+    from .cell_fixtures import fails_for_seed
+    store = ResultsStore(tmp_path / "s.sqlite")
+    with pytest.raises(CellsFailed) as failure:
+        run_cells([make_cell(fails_for_seed, "toy", seed=s, bad=1) for s in range(3)], store, CPU)
+    assert "1 of 3 cells failed" in str(failure.value)
+    message = str(failure.value)
+    assert "ArithmeticError: planted failure in cell seed=1" in message and "failed twice" in message
+    assert 'raise ArithmeticError(f"planted failure' in message           # the task's traceback
+    assert len(store.all()) == 2
 
 
 def test_killing_the_worker_node_mid_run_still_completes(ray_executor, tmp_path):

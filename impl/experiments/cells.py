@@ -11,7 +11,7 @@ store, `claims/store.py`), then applies its decision rule to the records.
   they make the cell's code fingerprint, so a changed kernel marks its stored cells stale.
 - `execute(cell, placement)` runs one cell under the canonical conditions (one torch / BLAS
   thread on the CPU, so a record is bit-for-bit the same in any process) and returns its record:
-  `{"result": ..., "meta": {device, dtype, versions, host, node, started, wall_s, cpu_s}}`.
+  `{"result": ..., "meta": {device, precision, versions, host, node, started, wall_s, cpu_s}}`.
 - `encode` / `decode`: a record as JSON text, arrays kept bit-exact (raw bytes, base64).
 """
 
@@ -189,7 +189,10 @@ def execute(cell: Cell, placement: Placement) -> dict:
         "experiment": cell.experiment, "function": cell.function, "config": cell.config_dict,
         "key": cell.key, "fingerprint": cell.fingerprint,
         "device": placement.device, "device_kind": placement.kind, "device_name": placement.name(),
-        "dtype": placement.autocast or "float32", "torch": torch.__version__,
+        # the cell's own tensors set its dtypes; on CUDA its forward passes run under bf16 autocast
+        "precision": f"{placement.autocast} autocast" if placement.autocast else "no autocast",
+        "dtype": placement.autocast or "float32",       # a training run's compute dtype (LM cells)
+        "torch": torch.__version__,
         "python": platform.python_version(), "numpy": np.__version__,
         "host": socket.gethostname(), "node": _ray_node(), "pid": os.getpid(),
         "started": started.isoformat(timespec="seconds"), "wall_s": time.perf_counter() - wall,
