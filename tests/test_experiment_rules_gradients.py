@@ -1,4 +1,4 @@
-"""The decision rules and measurement pieces of benchmarks/test_exp_gradients.py on synthetic data.
+"""The decision rules and measurement pieces of impl/experiments/gradients.py on synthetic data.
 
 Each `decide_*` must be able to say every verdict: fed measurements that the registry's rule
 calls confirmed, refuted and inconclusive, it says so. The measurement pieces (memory capacity,
@@ -8,14 +8,16 @@ is known in closed form.
 
 from __future__ import annotations
 
+import math
 import re
+import zlib
 
 import numpy as np
 import pytest
 import scipy.stats
 import torch
 
-import benchmarks.test_exp_gradients as exp
+import impl.experiments.gradients as exp
 from impl.experiments import percentile_interval, simulated_coverage
 
 
@@ -76,8 +78,8 @@ def synthetic_repeat(steps: int, loss: float) -> dict:
 def test_every_repeat_trains_the_full_steps_and_every_seed_enters_the_loss_part():
     plan = exp.xgated_plan()
     assert [seed for seed, _ in plan] == list(range(exp.XG_REPEATS)) and exp.XG_REPEATS >= 5
-    assert all(steps == exp.XG_SIZES["steps"] for _, steps in plan)
-    s = exp.XG_SIZES
+    assert all(steps == exp.xg_sizes()["steps"] for _, steps in plan)
+    s = exp.xg_sizes()
     repeats = [synthetic_repeat(steps, 2.0 + seed) for seed, steps in plan]
     losses = exp.losses_per_seed(repeats)
     expected = [(5.0 * (s["last"] - 1) + 2.0 + seed) / s["last"] for seed in range(exp.XG_REPEATS)]
@@ -87,7 +89,7 @@ def test_every_repeat_trains_the_full_steps_and_every_seed_enters_the_loss_part(
 def test_negative_control_the_old_plan_with_short_repeats_is_an_error(monkeypatch):
     """The plan before 2026-12-03: only the first 3 repeats trained the full steps, the others
     warm-up + timed steps; their losses must not be dropped silently (nor compared)."""
-    s = exp.XG_SIZES
+    s = exp.xg_sizes()
     monkeypatch.setattr(exp, "xgated_plan", lambda: [(seed, s["steps"] if seed < 3 else s["warmup"] + s["timed"])
                                                     for seed in range(exp.XG_REPEATS)])
     repeats = [synthetic_repeat(steps, 2.0) for _, steps in exp.xgated_plan()]
@@ -286,11 +288,202 @@ def test_dense_and_low_rank_language_models_differ_only_in_w_h():
 
 def test_the_compared_models_have_matched_parameters_and_state():
     elman, mamba2 = exp.layer_of(exp.elman_lm(0)), exp.layer_of(exp.mamba2_lm(0))
-    assert elman.recurrence.state_size == mamba2.state_size == exp.SNR_SIZES["dim"]
+    assert elman.recurrence.state_size == mamba2.state_size == exp.snr_sizes()["dim"]
     assert abs(exp.num_parameters(mamba2) / exp.num_parameters(elman) - 1) <= 0.05
     configs = exp.xgated_configs()
     xg, m2 = (exp.num_parameters(exp.ByteLM(configs[k], 0)) for k in exp.XG_KINDS)
     assert abs(xg / m2 - 1) <= 0.05
-    (d_n, e_n), (d_w, e_w) = exp.MC_SIZES["narrow"], exp.MC_SIZES["wide"]
+    (d_n, e_n), (d_w, e_w) = exp.mc_sizes()["narrow"], exp.mc_sizes()["wide"]
     p_n, p_w = exp.document_parameters(d_n, e_n), exp.document_parameters(d_w, e_w)
     assert e_n > e_w and d_w > d_n and abs(p_w / p_n - 1) <= 0.05
+
+
+# ---------------------------------------------------------------- cells: declaring, counting, rebuilding
+
+def test_cells_are_declared_fast_at_every_scale_with_distinct_keys(monkeypatch):
+    """`claims plan` declares every scale in one process: the sizes are read when declared, not at import."""
+    import time
+    seen = {}
+    for scale in ("small", "medium", "full"):
+        monkeypatch.setenv("CLAIMS_SCALE", scale)
+        started = time.perf_counter()
+        cells = exp.declare_cells()
+        assert time.perf_counter() - started < 5.0, f"declaring the {scale} cells took too long"
+        assert len({c.key for c in cells}) == len(cells) == 2 * 3 + 2 * 4 + 4 * 5 + exp.XG_REPEATS + 2 * 5
+        assert all(c.experiment == "gradients" for c in cells)
+        dims = {c.config_dict["dim"] for c in cells if c.function.endswith(":snr_cell")}
+        seen[scale] = dims
+        for cell in cells:
+            training = cell.function.endswith(("xgated_repeat_cell", "capacity_cell")) or cell.config_dict.get("lr")
+            assert cell.params and (cell.tokens if training else cell.tokens is None), cell.describe()
+    assert seen == {"small": {64}, "medium": {256}, "full": {256}}
+
+
+def count_check(monkeypatch, scale: str) -> None:
+    """Every declared parameter count (declaring builds no model) against the models themselves."""
+    monkeypatch.setenv("CLAIMS_SCALE", scale)
+    s = exp.snr_sizes()
+    for model, rank in (("elman", None), ("elman", exp.rank_of(exp.DECIDING_RATIO)), ("mamba2", None)):
+        lm = exp.snr_lm(model, 0, rank, s)
+        counted = exp.snr_parameter_counts(model, rank, s["dim"], s["depth"], s["headdim"])
+        assert counted == (exp.num_parameters(lm), exp.num_parameters(exp.layer_of(lm))), (model, rank)
+    x = exp.xg_sizes()
+    mamba2 = exp.xgated_configs(x)["mamba2"]
+    with torch.device("meta"):
+        built = exp.num_parameters(exp.ByteLM(mamba2, 0))
+    assert exp.xgated_cells()[0].params == built
+    m = exp.mc_sizes()
+    for d, e in (m["narrow"], m["wide"]):
+        assert exp.recall_parameters(d, e, m["lags"]) == exp.num_parameters(exp.RecallNet(d, e, m["lags"], 0))
+
+
+def test_declared_parameter_counts_are_the_models_counts(monkeypatch):
+    count_check(monkeypatch, "small")
+
+
+def test_negative_control_a_wrong_lm_parameter_count_is_caught(monkeypatch):
+    """A planted bug: the LM count without the final LayerNorm."""
+    right = exp.lm_parameters
+    monkeypatch.setattr(exp, "lm_parameters", lambda layer, dim, depth: right(layer, dim, depth) - 2 * dim)
+    exp.snr_parameter_counts.cache_clear()
+    exp.xgated_lm_parameters.cache_clear()
+    try:
+        with pytest.raises(AssertionError):
+            count_check(monkeypatch, "small")
+    finally:
+        exp.snr_parameter_counts.cache_clear()
+        exp.xgated_lm_parameters.cache_clear()
+
+
+def synthetic_snr_result(seed: int, model: str, rank, lr) -> dict:
+    """A cell result with SNRs that encode the run (so a mix-up of runs shows in the numbers)."""
+    rng = np.random.default_rng(zlib.crc32(repr((seed, model, rank, lr)).encode()))
+    groups = ("layer",) if model == "mamba2" else ("layer", "recurrent", "effective")
+    snr = {g: float(rng.uniform(1, 3)) for g in groups}
+    out = {"init": {"snr": dict(snr), "jacobian": rng.uniform(0, 1, (2, 5))}}
+    if lr is not None:
+        out.update(final_loss=2.0 + lr * 10 + seed / 100 + (0.5 if model == "mamba2" and lr == 1e-2 else 0.0),
+                   trained={"snr": {g: v * 1.5 for g, v in snr.items()}, "jacobian": rng.uniform(0, 1, (2, 5))})
+    return out
+
+
+def result_of(cell) -> dict:
+    return synthetic_snr_result(**{k: cell.config_dict[k] for k in ("seed", "model", "rank", "lr")})
+
+
+def through_the_store(result: dict) -> dict:
+    """A record as run_cells hands it back: encoded as the store keeps it and decoded."""
+    from impl.experiments.cells import decode, encode
+    return decode(encode({"result": result, "meta": {}}))
+
+
+def check_snr_rebuild(reorder=lambda records: records) -> None:
+    """Runs rebuilt from (stored) records hold each cell's own numbers; `reorder` may plant a mix-up
+    of records and cells."""
+    grid_cells = exp.snr_grid_cells()
+    grid_records = [through_the_store(result_of(c)) for c in grid_cells]
+    picked = exp.picked_learning_rates(grid_cells, grid_records)
+    assert picked["lr"] == {"elman": 1e-3, "mamba2": 1e-3}         # losses grow with lr here
+    cells = exp.snr_cells(picked["lr"])
+    fresh = [result_of(c) for c in cells]
+    runs = exp.snr_runs_from(cells, reorder([through_the_store(r) for r in fresh]), picked)
+    direct = {(c.config_dict["model"], c.config_dict["rank"], c.config_dict["seed"], c.config_dict["lr"]): r
+              for c, r in zip(cells, fresh)}
+    for seed in exp.SNR_SEEDS:
+        assert runs["mamba2"][seed]["trained"]["snr"] == direct[("mamba2", None, seed, 1e-3)]["trained"]["snr"]
+        r = exp.rank_of(exp.DECIDING_RATIO)
+        assert runs[r][seed]["init"]["snr"] == direct[("elman", r, seed, 1e-3)]["init"]["snr"]
+        assert np.array_equal(runs["elman"][seed]["init"]["jacobian"],
+                              direct[("elman", None, seed, 1e-3)]["init"]["jacobian"])
+    assert "trained" not in runs[exp.rank_of(0.5)][0]                # the other r/d: initialisation only
+    expected = {c: [math.log(direct[("mamba2", None, s, 1e-3)][c]["snr"]["layer"])
+                    - math.log(direct[("elman", None, s, 1e-3)][c]["snr"]["layer"]) for s in exp.SNR_SEEDS]
+                for c in exp.CHECKPOINTS}
+    assert exp.mamba2_snr_deltas(runs) == expected
+
+
+def test_snr_runs_rebuilt_from_records_pick_the_grid_minimum_and_keep_every_number():
+    check_snr_rebuild()
+
+
+def test_negative_control_records_paired_with_the_wrong_cells_are_caught():
+    """A planted mix-up: the seeds' records of each model shifted by one (as a rebuild pairing records
+    with cells by a wrong position would do)."""
+    def shift(records):
+        return records[:6] + records[7:14] + records[6:7] + records[14:]
+    with pytest.raises(AssertionError):
+        check_snr_rebuild(shift)
+
+
+def test_a_diverged_grid_point_is_never_picked_and_a_diverged_picked_run_is_an_error():
+    grid_cells = exp.snr_grid_cells()
+    records = []
+    for c in grid_cells:
+        result = result_of(c)
+        if c.config_dict["lr"] == 1e-3:
+            result = {"init": result["init"], "final_loss": math.inf, "diverged": "loss is nan at step 7"}
+        records.append(through_the_store(result))
+    picked = exp.picked_learning_rates(grid_cells, records)
+    assert picked["lr"] == {"elman": 3e-3, "mamba2": 3e-3}
+    forced = {"lr": {"elman": 1e-3, "mamba2": 3e-3}, "grid": picked["grid"]}
+    cells = exp.snr_cells(forced["lr"])
+    rest = [through_the_store(result_of(c)) for c in cells[len(grid_cells):]]
+    with pytest.raises(FloatingPointError, match=r"elman \(rank None\) seed 0 at the picked lr 0.001 diverged"):
+        exp.snr_runs_from(cells, records + rest, forced)
+
+
+def test_capacity_runs_rebuilt_from_records_by_config():
+    cells = exp.capacity_cells()
+    fresh = [{"r2": np.full(3, c.config_dict["d"] + c.config_dict["seed"] / 10),
+              "mc": float(c.config_dict["d"] * 3 + c.config_dict["seed"]), "held_out_loss": 1.0, "losses": [1.0, 0.9]}
+             for c in cells]
+    runs = exp.capacity_runs_from(list(reversed(cells)), [through_the_store(r) for r in reversed(fresh)])
+    (d_n, _), (d_w, _) = exp.mc_sizes()["narrow"], exp.mc_sizes()["wide"]
+    assert [runs["wide"][s]["mc"] - runs["narrow"][s]["mc"] for s in exp.MC_SEEDS] == [3.0 * (d_w - d_n)] * 5
+    assert isinstance(runs["narrow"][2]["r2"], np.ndarray) and runs["narrow"][2]["r2"][0] == d_n + 0.2
+    with pytest.raises(KeyError, match="capacity runs of narrow"):
+        exp.capacity_runs_from(cells[1:], [through_the_store(r) for r in fresh[1:]])
+
+
+# ---------------------------------------------------------------- cell functions at toy sizes
+
+def check_capacity_cell(refit_eval_seed: int) -> None:
+    """A toy capacity cell run twice by execute (one thread): the same bits, and its MC is the one
+    of a readout fitted here on the trained model's states of the evaluation sequence."""
+    from impl.experiments.cells import decode, encode, execute, make_cell
+    from impl.experiments.device import Placement
+    config = dict(d=4, e=2, seed=1, lags=3, length=6, steps=3, batch=2, lr=1e-2, fit=300, test=100)
+    cell = make_cell(exp.capacity_cell, "gradients", **config)
+    first, second = (decode(encode(execute(cell, Placement("cpu", None))))["result"] for _ in range(2))
+    assert np.array_equal(first["r2"], second["r2"]) and first["losses"] == second["losses"]
+    model, losses = exp.train_recall(4, 2, 1, lags=3, length=6, steps=3, batch=2, lr=1e-2)
+    generator = torch.Generator().manual_seed(refit_eval_seed)
+    x = torch.randn(1, 3 + 300 + 100, exp.MC_INPUT, generator=generator)
+    with torch.no_grad():
+        states = model.states(x)[0].double().numpy()
+    assert losses == first["losses"]
+    refit = exp.memory_capacity(states, x[0].double().numpy(), 3, 300, 100)
+    assert first["mc"] == pytest.approx(refit.sum(), rel=1e-12)
+
+
+def test_capacity_cell_is_the_same_through_execute_and_the_store():
+    check_capacity_cell(exp.MC_EVAL_SEED + 1)
+
+
+def test_negative_control_a_readout_on_another_sequence_is_caught():
+    """A planted bug: the readout refitted on another evaluation sequence than the cell's."""
+    with pytest.raises(AssertionError):
+        check_capacity_cell(exp.MC_EVAL_SEED + 2)
+
+
+def test_xgated_repeat_cell_runs_its_repeat_in_a_fresh_process_from_the_library():
+    """The repeat's entry point is importable from impl (not from a test module); the record names
+    the kernel path that ran and holds every step's loss and the tok/s."""
+    from impl.experiments.device import Placement
+    sizes = dict(dim=8, depth=1, d_state=4, headdim=4, batch=2, length=8, warmup=2, timed=3, small_batch=1, lr=1e-3)
+    d_in = exp._matched_state(8, 4, 4)
+    result = exp.xgated_repeat_cell(placement=Placement("cpu", None), seed=1, steps=6, d_in=d_in, **sizes)
+    for kind, path in (("xgated", "impl.elman.fast.xgated_fast"), ("mamba2", "impl.ssm.chunked.ssd_chunked")):
+        assert result[kind]["kernel_path"].startswith(f"{path} on cpu, recurrent layer input/output float32/float32")
+        assert len(result[kind]["losses"]) == 6 and len(result[kind]["small_batch"]) == 5
+        assert result[kind]["tokens_per_s"] == pytest.approx(3 * 2 * 8 / sum(result[kind]["forward_backward"][2:5]))
