@@ -1,4 +1,4 @@
-"""The decision rules of benchmarks/test_exp_rank_sweeps.py can say every verdict: each `decide_*`
+"""The decision rules of impl/experiments/rank_sweeps.py can say every verdict: each `decide_*`
 is fed synthetic per-seed measurements built to give confirmed, refuted and inconclusive, and
 the pieces the rules share (knee, trailing mean, steps to threshold, parabola vertex) are checked
 on cases whose answer is known."""
@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from benchmarks import test_exp_rank_sweeps as rules
+import impl.experiments.rank_sweeps as rules
 
 RATIOS = tuple(rules.grid_rank(r, 60) / 60 for r in rules.GRID)   # 5, 10, 15, 16.7, 20, 25, 30%
 LR_RATIOS = tuple(rules.grid_rank(r, 60) / 60 for r in rules.LR_RATIOS)
@@ -439,3 +439,123 @@ def test_to_decide_counts_seeds_from_the_observed_spread():
     assert all(f"{name}: " in text for name in ("E_h0", "E_h1", "I"))
     optima = [2e-3, 2e-3, 2e-3, 5e-2]
     assert "extended beyond its end" in rules.lr_to_decide(lr_measurements(optima))
+
+
+# ------------------------------------------------------------------ cells: ranks, declaration, parameter counts, the Lab
+
+def test_grid_ranks_at_d60_are_the_documented_ones():
+    # the module's docstring (and every committed run): d = 60 gives r = 3, 6, 9, 10, 12, 15, 18
+    assert [rules.grid_rank(r, 60) for r in rules.GRID] == [3, 6, 9, 10, 12, 15, 18]
+    assert [rules.grid_rank(r, 60) for r in rules.LR_RATIOS] == [3, 6, 10, 18]
+
+
+@pytest.mark.parametrize("scale", ["small", "medium", "full"])
+def test_declared_cells_at_every_scale(scale, monkeypatch):
+    monkeypatch.setenv("CLAIMS_SCALE", scale)
+    size = rules.sizes()
+    cells = rules.declare_cells()
+    grids = 2 * (len(rules.GRID) + 1) + 3                         # both grids with references, 3 new 2 × 2 cells
+    lr = len(rules.LR_RATIOS) * (len(rules.LR_GRID) - 1)          # the grid lr's runs are the Elman grid's
+    assert len(cells) == len({c.key for c in cells}) == len(rules.SEEDS) * (grids + lr)
+    assert all(c.tokens == size.steps * size.batch * size.length for c in cells)
+    configs = [c.config_dict for c in cells]
+    assert {c["dim"] for c in configs} == {size.dim}
+    flow = [c for c in configs if c["measure_flow"]]
+    assert len(flow) == len(rules.SEEDS) * len(rules.GRID)
+    assert all(c["nonlinear"] and c["lr_exponent"] == size.lr_exponent and c["rank_h"] < size.dim for c in flow)
+    probed = [c for c in configs if c["probe_sequences"]]                      # 2 references, 4 cells of 2 × 2
+    assert len(probed) == len(rules.SEEDS) * 6 and all(c["lr_exponent"] == size.lr_exponent for c in probed)
+    jacobian = [c for c in configs if c["jacobian_samples"]]                   # the Elman reference only
+    assert len(jacobian) == len(rules.SEEDS) and all(c["rank_h"] == size.dim and c["nonlinear"] for c in jacobian)
+
+
+def _built_parameters(spec, dim, depth):
+    from impl.elman.variants import FactoredElman
+    from impl.training.lm import ByteLM, LMConfig
+    factory = lambda config, generator: FactoredElman(config.dim, spec.rank_h, spec.rank_x, spec.rank_z,  # noqa: E731
+                                                      nonlinear=spec.nonlinear, generator=generator)
+    model = ByteLM(LMConfig("custom:factored", dim, depth), layer_factory=factory)
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+SPECS = [rules.Spec(3, 3, 3), rules.Spec(None, 10, 10), rules.Spec(10, None, 10), rules.Spec(None, None, 10),
+         rules.Spec(60, 60, 60, False)]
+
+
+@pytest.mark.parametrize("depth", [1, 3])
+def test_parameter_count_is_the_built_models(depth):
+    for spec in SPECS:
+        assert rules.parameter_count(spec, 60, depth) == _built_parameters(spec, 60, depth), spec
+    # the original E5 (REFERENCE §2): d = 1536, r = 270, depth 20 has 50.25M parameters
+    assert round(rules.parameter_count(rules.Spec(270, 270, 270), 1536, 20) / 1e4) == 5025
+
+
+def test_negative_control_parameter_count_sees_a_layer_with_one_more_parameter(monkeypatch):
+    import torch
+    import impl.elman.variants as variants
+    original = variants.FactoredElman.__init__
+
+    def with_extra_gain(self, *args, **kwargs):                    # planted: an extra trainable gain
+        original(self, *args, **kwargs)
+        self.gain = torch.nn.Parameter(torch.ones(1))
+    monkeypatch.setattr(variants.FactoredElman, "__init__", with_extra_gain)
+    assert rules.parameter_count(SPECS[0], 60, 1) != _built_parameters(SPECS[0], 60, 1)
+
+
+def _fake_record(losses_by_lr, cell):
+    """A train_run record as it comes back from the store (arrays, lists, None), final loss from
+    `losses_by_lr` (exponent → loss)."""
+    c = cell.config_dict
+    loss = losses_by_lr(c["lr_exponent"]) + 0.001 * c["seed"]
+    return {"result": {"final_loss": loss, "losses": np.full(8, loss), "held_out_loss": loss,
+                       "sigma_h": [np.array([1.0, 0.5])], "sigma_x": [np.array([1.0, 0.5])], "largest_norm": 1.0,
+                       "snr": None, "kappa": None, "state_pr": None, "jacobian_sigma": None, "cpu_s": 0.0,
+                       "parameters": 1},
+            "meta": {"dtype": "float32"}}
+
+
+def test_lab_fetches_the_lr_extensions_the_minimum_asks_for():
+    spec = rules.e5_form(5)
+    cells = [rules.run_cell(spec, seed, k) for k in rules.LR_GRID for seed in rules.SEEDS]
+    best = 9                                                       # the minimum lies two steps above the grid
+    losses = lambda k: 2.0 + 0.01 * (k - best) ** 2               # noqa: E731
+    fetched = []
+
+    def fetch(more):
+        fetched.append(sorted({c.config_dict["lr_exponent"] for c in more}))
+        return [_fake_record(losses, c) for c in more]
+    lab = rules.Lab.from_records(cells, [_fake_record(losses, c) for c in cells], fetch=fetch)
+    exponents, block = rules.lr_block(lab, 5)
+    assert fetched == [[8], [9], [10]] and exponents == tuple(range(11))
+    assert block.shape == (11, 3) and block[9, 0] == pytest.approx(2.0)
+    assert lab.run(spec, 1, 9).final_loss == pytest.approx(2.001)
+
+
+def test_lab_without_fetch_names_the_missing_run():
+    with pytest.raises(KeyError, match="no run for"):
+        rules.Lab().run(rules.e5_form(5), 0)
+
+
+def test_a_run_rebuilt_from_its_stored_record_equals_the_fresh_one():
+    """train_run at toy sizes through cells.execute and the JSON codec: the Run from the decoded
+    record (what a warm run reads) equals the Run from the function's own result."""
+    from impl.data import MissingData
+    from impl.experiments.cells import decode, encode, execute, make_cell
+    from impl.experiments.common import corpus
+    from impl.experiments.device import Placement
+    try:
+        corpus()
+    except MissingData as exc:
+        pytest.skip(f"the corpus is not installed: {exc}")
+    cell = make_cell(rules.train_run, rules.EXPERIMENT, rank_h=2, rank_x=None, rank_z=2, nonlinear=True, seed=1,
+                     lr_exponent=5, dim=8, depth=2, steps=8, batch=2, length=6, measure_flow=True,
+                     probe_sequences=1, jacobian_samples=16)
+    record = execute(cell, Placement("cpu", None))
+    fresh, stored = rules.Run.from_result(record["result"]), rules.Run.from_result(decode(encode(record))["result"])
+    for name in ("final_loss", "held_out_loss", "largest_norm", "snr", "kappa", "state_pr", "parameters"):
+        assert getattr(stored, name) == getattr(fresh, name), name
+    for name in ("sigma_h", "sigma_x", "jacobian_sigma"):
+        assert len(getattr(stored, name)) == 2 and all(np.array_equal(a, b) for a, b in
+                                                        zip(getattr(stored, name), getattr(fresh, name)))
+    assert np.array_equal(stored.losses, fresh.losses) and stored.losses.shape == (8,)
+    assert fresh.parameters == rules.parameter_count(rules.Spec(2, None, 2), 8, 2)
