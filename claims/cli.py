@@ -284,7 +284,7 @@ def cmd_show(args, extra) -> int:
     print("statement:\n" + wrap(c.statement))
     print("sources:\n" + "\n".join(f"  - {s}" for s in c.sources))
     for label, text in (("formal content", c.formal), ("formal gap", c.formal_gap),
-                        ("decision rule", c.decision_rule), ("full scale", c.full_scale), ("limits", c.limits),
+                        ("decision rule", c.decision_rule), ("full-scale configuration", c.full_scale), ("limits", c.limits),
                         ("unchecked because", c.unchecked_reason), ("notes", c.notes)):
         if text:
             print(f"{label}:\n" + wrap(text))

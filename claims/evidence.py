@@ -126,7 +126,7 @@ class Evidence:
 
     def cells(self, summary: dict, *, claim: str | None = None) -> None:
         """Where an experiment's cells came from (claims/executors.py `CellsOutcome.summary()`):
-        counts reused / run here / stale / from another machine, the cell keys, and the places,
+        counts reused / computed in this run / stale / from another machine, the cell keys, and the places,
         dates and devices they were computed on. The report totals distinct cells over the run."""
         claim = self._claim(claim)
         self.records = [r for r in self.records if not (r["kind"] == "cells" and r["claim"] == claim)]

@@ -94,7 +94,7 @@ class CellsOutcome:
                 "executor": self.executor, "text": self.text()}
 
     def text(self) -> str:
-        parts = [f"{len(self.cells)} cells: {len(self.reused)} reused from the store, {len(self.ran)} run here"]
+        parts = [f"{len(self.cells)} cells: {len(self.reused)} reused from the store, {len(self.ran)} computed in this run"]
         if self.foreign:
             parts.append(f"{len(self.foreign)} computed on another device or torch")
         if self.stale:

@@ -509,7 +509,7 @@ def _write(session, exitstatus) -> None:
 
 def cells_totals(results) -> dict | None:
     """The run's experiment cells over every check's `cells` evidence: distinct cells, how many were
-    reused from the store, run here, stale; the stores, executors and where they were computed."""
+    reused from the store, computed in this run, stale; the stores, executors and where they were computed."""
     records = [e for r in results for e in r.evidence if e.get("kind") == "cells"]
     if not records:
         return None
@@ -526,8 +526,8 @@ def cells_line(cells: dict | None) -> str | None:
     if not cells:
         return None
     stale = f", {cells['stale']} STALE" if cells["stale"] else ""
-    return (f"{cells['distinct']} distinct cells: {cells['reused']} reused from the store, {cells['ran']} run "
-            f"here{stale} (executor {', '.join(cells['executors'])}; store {', '.join(cells['stores'])})")
+    return (f"{cells['distinct']} distinct cells: {cells['reused']} reused from the store, {cells['ran']} computed "
+            f"in this run{stale} (executor {', '.join(cells['executors'])}; store {', '.join(cells['stores'])})")
 
 
 def _place_figures(state: RunState, target: Path) -> None:

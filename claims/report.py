@@ -236,7 +236,7 @@ def _cells_rows(run: dict) -> list[str]:
         return []
     stale = f", **{cells['stale']} stale** (computed by code that has changed since)" if cells["stale"] else ""
     rows = [f"| experiment cells | {cells['distinct']} distinct: {cells['reused']} reused from the results store, "
-            f"{cells['ran']} run here{stale}; executor {', '.join(cells['executors'])}; store "
+            f"{cells['ran']} computed in this run{stale}; executor {', '.join(cells['executors'])}; store "
             f"{_cell(', '.join(cells['stores']))} |"]
     if cells.get("origins"):
         rows.append(f"| cells computed | {_cell('; '.join(cells['origins']))} |")

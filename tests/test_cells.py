@@ -58,7 +58,7 @@ def test_second_run_reuses_every_cell_and_returns_the_same_records(store):
         assert a["result"]["draw"].tobytes() == b["result"]["draw"].tobytes() and a["meta"] == b["meta"]
     fresh = run_cells(toy_cells(), store, CPU, fresh=True)
     assert len(fresh.ran) == 4
-    assert "4 cells: 4 reused from the store, 0 run here" in warm.text()
+    assert "4 cells: 4 reused from the store, 0 computed in this run" in warm.text()
 
 
 def test_an_altered_or_old_schema_entry_is_recomputed_with_a_warning(store):
