@@ -75,22 +75,26 @@ class CellsOutcome:
     store: str = ""
     executor: str = "local"
 
-    def origins(self) -> list[str]:
-        """Where, when and on what the records were computed: one line per (host, device, torch, day)."""
+    def places(self) -> collections.Counter:
+        """Where, when and on what the records were computed: (host, device, precision, torch, day)
+        → how many cells."""
         count = collections.Counter()
-        for record in self.records:
+        for record in {id(r): r for r in self.records}.values():
             m = record["meta"]
             node = f", Ray node {m['node'][:8]}" if m.get("node") else ""
             precision = m.get("precision") or m.get("dtype", "?")
-            count[(m["host"] + node, m["device_name"], precision, m["torch"], m["started"][:10])] += 1
-        return [f"{n} on {host}, {device}, {precision}, torch {torch}, {day}"
-                for (host, device, precision, torch, day), n in sorted(count.items())]
+            count[f"{m['host']}{node}, {m['device_name']}, {precision}, torch {m['torch']}, {m['started'][:10]}"] += 1
+        return count
+
+    def origins(self) -> list[str]:
+        return [f"{n} on {place}" for place, n in sorted(self.places().items())]
 
     def summary(self) -> dict:
         return {"cells": len(self.cells), "reused": len(self.reused), "ran": len(self.ran),
                 "stale": len(self.stale), "foreign": len(self.foreign), "recomputed": len(self.recomputed),
                 "keys": sorted({c.key[:16] for c in self.cells}), "reused_keys": sorted(k[:16] for k in self.reused),
-                "stale_keys": sorted(k[:16] for k in self.stale), "origins": self.origins(), "store": self.store,
+                "stale_keys": sorted(k[:16] for k in self.stale), "origins": self.origins(),
+                "places": sorted(self.places()), "store": self.store,
                 "executor": self.executor, "text": self.text()}
 
     def text(self) -> str:

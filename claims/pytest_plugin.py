@@ -519,7 +519,8 @@ def cells_totals(results) -> dict | None:
     return {"distinct": len(keys), "reused": len(reused & keys), "ran": len(keys - reused), "stale": len(stale),
             "stores": sorted({e.get("store", "") for e in records}),
             "executors": sorted({e.get("executor", "") for e in records}),
-            "origins": sorted({o for e in records for o in e.get("origins", ())})}
+            # where, when and on what (each experiment's counts are in its own cells evidence)
+            "origins": sorted({p for e in records for p in e.get("places", ())})}
 
 
 def cells_line(cells: dict | None) -> str | None:

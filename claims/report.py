@@ -239,7 +239,7 @@ def _cells_rows(run: dict) -> list[str]:
             f"{cells['ran']} computed in this run{stale}; executor {', '.join(cells['executors'])}; store "
             f"{_cell(', '.join(cells['stores']))} |"]
     if cells.get("origins"):
-        rows.append(f"| cells computed | {_cell('; '.join(cells['origins']))} |")
+        rows.append(f"| cells computed on | {_cell('; '.join(cells['origins']))} |")
     return rows
 
 

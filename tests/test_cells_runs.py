@@ -178,7 +178,8 @@ def test_full_scale_on_a_cpu_decides_from_imported_cells_and_says_where_they_wer
     assert (cells["reused"], cells["ran"], cells["foreign"], cells["stale"]) == (6, 0, 6, 0)
     assert any("NVIDIA H200, bfloat16 autocast" in origin for origin in report["run"]["cells"]["origins"])
     markdown = (pytester.path / "reports" / "CLAIMS.md").read_text()
-    assert "| cells computed | 6 on" in markdown and "NVIDIA H200, bfloat16 autocast" in markdown
+    assert "| cells computed on | " in markdown and "NVIDIA H200, bfloat16 autocast" in markdown
+    assert "6 on " in next(e["text"] for e in report["claims"]["demo.holds"]["evidence"] if e["kind"] == "cells")
 
     # the cell function's code changes: the imported cells are used, marked stale, not dropped
     (pytester.path / "conftest.py").write_text(
