@@ -93,7 +93,9 @@ def render(rows: list[dict], scale: str, store_path: str) -> str:
     widths = [max(len(row[i]) for row in (header, *body)) for i in range(len(header))]
     line = lambda row: "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)  # noqa: E731
                                  for i, (cell, w) in enumerate(zip(row, widths)))
-    out = [f"plan at scale {scale}: GPU-hours on {REFERENCE_GPU}; store {store_path}", line(header),
+    out = [f"plan at scale {scale}: GPU-hours on {REFERENCE_GPU}; store {store_path}",
+           "(FLOPs-based: a lower bound for these recurrences, whose step loops a GPU runs at far less than "
+           "its peak; time a medium run before planning a full one)", line(header),
            line(tuple("-" * w for w in widths))]
     out += [line(row) for row in body]
     return "\n".join(out)
