@@ -3,12 +3,17 @@ kernels, red on a planted 2× slowdown and on a planted deviation from the refer
 
 The planted slowdowns make the whole fast path do its work twice (forward and backward):
 y = ½ (f(x) + f(x)) is bitwise f(x), so only the speed changes. The gate is run against the
-committed baseline, as CI runs it.
+committed baseline, as CI runs it, as is and beside one busy loop per core (the gate times the
+CPU time of its thread, which a process on the same cores does not inflate; issue 14).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -31,6 +36,23 @@ def failures(verdicts):
     return [v for v in verdicts if not v.passed]
 
 
+@pytest.fixture(params=["as is", "beside busy loops"])
+def load(request):
+    """The machine as the run finds it, or with one `while True: pass` process per core beside the
+    gate (ended by their PIDs after the test)."""
+    if request.param == "as is":
+        yield request.param
+        return
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 2)]
+    try:
+        yield f"beside {len(busy)} busy loops"
+    finally:
+        for process in busy:
+            process.kill()
+        for process in busy:
+            process.wait(timeout=30)
+
+
 # ---------------------------------------------------------------- the decision rule, on numbers
 
 def test_judge_passes_within_the_margin_and_fails_below_it_twice():
@@ -47,27 +69,46 @@ def test_judge_passes_within_the_margin_and_fails_below_it_twice():
 CASES = ["diagonal_scan", "elman_fwd_bwd"]
 
 
-def test_gate_is_green_on_the_intact_kernels():
+def test_gate_is_green_on_the_intact_kernels(load):
     verdicts = gate.run_gate(CASES)
-    assert not failures(verdicts), gate.summary(verdicts)
-    assert {v.ratio for v in verdicts} == {"deviation", "reference", "bound"}
+    assert not failures(verdicts), f"{load}\n{gate.summary(verdicts)}"
+    assert {v.ratio for v in verdicts} == {"deviation", "on-thread", "reference", "bound"}
 
 
 @pytest.mark.parametrize(("module", "name", "case"), [(diagonal_scan_module, "diagonal_scan", "diagonal_scan"),
                                                       (elman_fast_module, "elman_fast", "elman_fwd_bwd")])
-def test_gate_is_red_on_a_planted_2x_slowdown(monkeypatch, module, name, case):
+def test_gate_is_red_on_a_planted_2x_slowdown(monkeypatch, load, module, name, case):
     monkeypatch.setattr(module, name, twice(getattr(module, name)))
     verdicts = gate.run_gate([case])
     failed = failures(verdicts)
     # the kernel still computes the right thing; the gate goes red through its reference ratio, measured
-    # twice below the floor. The bound ratio need not: the scan's intact t_bound / t_fast measured 0.144
-    # against its baseline 0.123 on 2026-12-03, so half of it (0.072) sits at the floor 0.080 ± the
-    # machine's noise — one CI run saw 0.072 then 0.081 (issue 14: a gate that measures the code).
+    # twice below the floor (halved: 0.5 of the baseline, against the floor 0.65). The bound ratio halves
+    # too and fails in the runs of 2026-12-03 (benchmarks/README.md); it is not required here, as its
+    # noise beside busy loops is the largest (CV 11% for the scan), which would make this test flaky.
     ratios = [v.ratio for v in failed]
-    assert "reference" in ratios and set(ratios) <= {"reference", "bound"}, gate.summary(verdicts)
+    assert "reference" in ratios and set(ratios) <= {"reference", "bound"}, f"{load}\n{gate.summary(verdicts)}"
     for v in failed:
         assert len(v.measured) == 2 and max(v.measured) < v.floor, v.line()
         assert max(v.measured) < 0.75 * v.baseline, v.line()
+
+
+def off_thread(fn):
+    """The same function, computed on a worker thread: work the gate's clock (the calling thread's
+    CPU time) would not see."""
+    def elsewhere(*args, **kwargs):
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(fn, *args, **kwargs).result()
+    return elsewhere
+
+
+def test_gate_is_red_when_the_kernel_computes_off_the_timed_thread(monkeypatch):
+    monkeypatch.setattr(diagonal_scan_module, "diagonal_scan", off_thread(diagonal_scan_module.diagonal_scan))
+    verdicts = gate.run_gate(["diagonal_scan"])
+    failed = failures(verdicts)
+    # its speed ratios look far better than the baseline (the fast path's thread CPU time is ~0);
+    # what must fail is the check that the clock saw the work
+    assert [v.ratio for v in failed] == ["on-thread"], gate.summary(verdicts)
+    assert min(failed[0].measured) < gate.ON_THREAD, failed[0].line()
 
 
 def test_gate_is_red_on_a_planted_deviation(monkeypatch):
