@@ -126,6 +126,15 @@ def diagonal_scan_case(batch: int, T: int, N: int, *, dtype=torch.float32, devic
                 contenders["triton"] = lambda: triton_scan.diagonal_scan_triton(a, v)
                 contenders["copy"] = lambda: v.clone()
                 notes["copy"] = "device copy of v (read and write BTN elements): the copy bandwidth"
+    if peers and device.type == "cpu":
+        from impl.diagonal_rnn import compiled_scan
+        if compiled_scan.compiled_usable(dtype, device):
+            # the numba time-major loop (path="compiled", what path="auto" picks on a CPU): the scan's
+            # compiled bound and its next fast path
+            scan = lambda: compiled_scan.diagonal_scan_compiled(a, v)                     # noqa: E731
+            contenders["compiled loop (numba)"] = _grad_pass(scan, [a, v], upstream) if backward else scan
+        else:
+            notes["compiled loop (numba)"] = "numba is not installed"
     if peers and not backward:
         acc = accelerated_scan_reference()
         if acc is not None and T & (T - 1) == 0:

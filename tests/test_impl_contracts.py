@@ -314,7 +314,7 @@ CONTRACTS = {
                                           "DiagonalLinearRNN: a complex model needs dtype float32 or float64 (torch "
                                           "has no complex float16), got torch.float16"),
     "DiagonalLinearRNN path": (lambda: diagonal(3, 2, path="fast"), "DiagonalLinearRNN: path must be one of "
-                               "('scan', 'reference', 'triton', 'auto'), got 'fast'"),
+                               "('scan', 'compiled', 'reference', 'triton', 'auto'), got 'fast'"),
     "DiagonalLinearRNN skip with p != m": (lambda: diagonal(3, 2, 3, skip=True),
                                            "DiagonalLinearRNN: skip=True (y += D ⊙ u) needs output_dim == "
                                            "input_dim, got input_dim=2, output_dim=3"),

@@ -32,9 +32,10 @@ import torch
 from torch import nn
 
 from .naive import diagonal_rnn_reference
+from .compiled_scan import compiled_usable, diagonal_rnn_compiled
 from .scan import compute_dtype, diagonal_rnn_scan
 
-PATHS = ("scan", "reference", "triton", "auto")
+PATHS = ("scan", "compiled", "reference", "triton", "auto")
 
 
 def _check_ring(r_min: float, r_max: float, max_phase: float, where: str) -> None:
@@ -117,8 +118,9 @@ class DiagonalLinearRNN(nn.Module):
     complex: complex λ, B, C (the LRU) or real ones. r_min, r_max, max_phase: the ring
     initialisation of λ. dtype: the real dtype of the parameters (complex quantities are
     stored as real and imaginary parts, so optimisers treat them as real numbers).
-    path: "scan" (parallel scan), "reference" (step loop), "triton" (Triton kernel),
-    "auto" (Triton on CUDA when triton is installed, else the scan).
+    path: "scan" (chunked torch scan), "compiled" (numba-compiled CPU loop, compiled_scan.py),
+    "reference" (step loop), "triton" (Triton kernel), "auto" (Triton on CUDA when triton is
+    installed, the compiled loop on a CPU when numba is installed, else the chunked scan).
     """
 
     def __init__(self, state_dim: int, input_dim: int, output_dim: int | None = None, *, complex: bool = True,
@@ -231,12 +233,13 @@ class DiagonalLinearRNN(nn.Module):
     # ------------------------------------------------------------ running it
 
     def resolved_path(self, device: torch.device | str) -> str:
-        """The path that runs on `device`: "auto" becomes "triton" on CUDA with triton installed."""
+        """The path that runs on `device`: "auto" becomes "triton" on CUDA with triton installed,
+        "compiled" on a CPU with numba installed, else "scan"."""
         if self.path != "auto":
             return self.path
         if torch.device(device).type == "cuda" and importlib.util.find_spec("triton") is not None:
             return "triton" if _triton_module().triton_usable(device) else "scan"
-        return "scan"
+        return "compiled" if compiled_usable(self.state_dtype, device) else "scan"
 
     def _states(self, u: torch.Tensor, h0: torch.Tensor | None) -> torch.Tensor:
         """The states in the compute precision (float32 for half-precision parameters)."""
@@ -251,6 +254,8 @@ class DiagonalLinearRNN(nn.Module):
         path = self.resolved_path(u.device)
         if path == "scan":
             fn = diagonal_rnn_scan
+        elif path == "compiled":
+            fn = diagonal_rnn_compiled
         elif path == "reference":
             fn = diagonal_rnn_reference
         else:

@@ -1,7 +1,7 @@
 """Kernel tests of the diagonal linear RNN: fast paths vs the step-by-step reference.
 
-As in flash-linear-attention and mamba: for each fast path (the parallel scan, the Triton
-kernel) and dtype, the outputs, the final states and the gradients (torch.autograd.grad of a
+As in flash-linear-attention and mamba: for each fast path (the chunked scan, the numba-compiled
+loop, the Triton kernel) and dtype, the outputs, the final states and the gradients (torch.autograd.grad of a
 random projection of the outputs w.r.t. the inputs and the parameters) are compared with
 `naive`'s loop run in float64 / complex128 on the same dtype-rounded inputs, by the relative
 RMS error of `impl.testing.KERNEL_TOLERANCES` (complex dtypes use the bound of their real
@@ -34,8 +34,8 @@ if not torch.cuda.is_available():
     # the only way to run a Triton kernel without a GPU; must precede the import of triton_scan
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
-from impl.diagonal_rnn import (DiagonalLinearRNN, diagonal_rnn_reference, diagonal_rnn_scan, diagonal_scan,
-                               diagonal_scan_reference, num_parameters, triton_scan)
+from impl.diagonal_rnn import (DiagonalLinearRNN, compiled_scan, diagonal_rnn_reference, diagonal_rnn_scan,
+                               diagonal_scan, diagonal_scan_reference, num_parameters, triton_scan)
 from impl.testing import KERNEL_TOLERANCES, assert_kernel_close, error_scale, relative_rms_error
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -47,6 +47,11 @@ TRITON_SKIP = pytest.mark.skipif(
     not triton_scan.triton_usable(DEVICE),
     reason="triton is not installed (pip install triton==3.9.0; without a GPU the kernel runs under "
            "TRITON_INTERPRET=1)" if not triton_scan.HAS_TRITON else f"the Triton kernel cannot run on {DEVICE}")
+
+COMPILED_SKIP = pytest.mark.skipif(
+    not compiled_scan.compiled_usable(torch.float64, DEVICE),
+    reason="numba is not installed (pip install numba)" if not compiled_scan.NUMBA_AVAILABLE
+    else f"the compiled loop runs on CPU tensors only, the tests run on {DEVICE}")
 
 # state dtype -> the real dtype whose tolerance applies
 DTYPES = {torch.float64: torch.float64, torch.float32: torch.float32, torch.bfloat16: torch.bfloat16,
@@ -63,6 +68,9 @@ TRITON_EXAMPLES = settings(max_examples=2) if triton_scan.interpreter_active() e
 TRITON_SHAPES = SHAPES if not triton_scan.interpreter_active() else st.fixed_dictionaries(
     {"batch": st.integers(1, 2), "T": st.sampled_from([1, 7, 33, 100]), "N": st.integers(1, 9),
      "m": st.integers(1, 3), "with_h0": st.booleans(), "seed": st.integers(0, 2 ** 31 - 1)})
+# the edges hypothesis need not draw: one step of one row, with and without h0 (λ's gradient is then
+# zero without h0: x_0 = 0)
+ONE_STEP = [example(shape={"batch": 1, "T": 1, "N": 3, "m": 2, "with_h0": h0, "seed": 5}) for h0 in (True, False)]
 MULTI_CHUNK = example(shape={"batch": 1, "T": 100, "N": 5, "m": 2, "with_h0": True, "seed": 1})
 
 
@@ -184,6 +192,74 @@ def test_scan_with_any_chunk_length_matches_reference(dtype, shape, chunk):
                             dtype, shape)
 
 
+def with_examples(examples):
+    def decorate(test):
+        for ex in examples:
+            test = ex(test)
+        return test
+    return decorate
+
+
+@COMPILED_SKIP
+@DTYPE_PARAMS
+@with_examples(ONE_STEP)
+@given(shape=SHAPES)
+def test_rnn_compiled_matches_reference(dtype, shape):
+    check_rnn("compiled", compiled_scan.diagonal_rnn_compiled, dtype, shape)
+
+
+@COMPILED_SKIP
+@DTYPE_PARAMS
+@with_examples(ONE_STEP)
+@given(shape=SHAPES)
+def test_time_varying_compiled_matches_reference(dtype, shape):
+    check_time_varying_scan("compiled", compiled_scan.diagonal_scan_compiled, dtype, shape)
+
+
+def check_broadcast_diagonal(path, scan, dtype, a_shape, shape):
+    """a with a broadcast axis (shared by the batch rows, or constant in time): the states and the
+    gradient w.r.t. a (summed over the broadcast axis) against the reference on the same a."""
+    batch, T, N = shape["batch"], shape["T"], shape["N"]
+    gen = torch.Generator(device=DEVICE).manual_seed(shape["seed"])
+    tensors = {"a": random_eigenvalues(a_shape(batch, T, N), dtype, gen), "v": randn((batch, T, N), dtype, gen)}
+    if shape["with_h0"]:
+        tensors["h0"] = randn((batch, N), dtype, gen)
+    fast = leaves(tensors, lambda d: d)
+    ref = leaves(fast, reference_dtype)
+    fast_out = scan(fast["a"], fast["v"], fast.get("h0"))
+    ref_out = diagonal_scan_reference(ref["a"], ref["v"], ref.get("h0"))
+    compare(path, fast_out, ref_out, fast, ref, projection_weights(ref_out.shape, dtype, gen), dtype,
+            lambda a, v, h0=None: diagonal_scan_reference(a, v, h0))
+
+
+BROADCAST_DIAGONALS = {"shared-by-batch (T, N)": lambda batch, T, N: (T, N),
+                       "constant-in-time (batch, 1, N)": lambda batch, T, N: (batch, 1, N),
+                       "one-for-all (1, 1, N)": lambda batch, T, N: (1, 1, N)}
+
+
+@COMPILED_SKIP
+@pytest.mark.parametrize("dtype", [torch.float64, torch.complex64], ids=str)
+@pytest.mark.parametrize("a_shape", list(BROADCAST_DIAGONALS.values()), ids=list(BROADCAST_DIAGONALS))
+@given(shape=SHAPES)
+def test_compiled_scan_with_broadcast_diagonal_matches_reference(dtype, a_shape, shape):
+    check_broadcast_diagonal("compiled", compiled_scan.diagonal_scan_compiled, dtype, a_shape, shape)
+
+
+@COMPILED_SKIP
+@pytest.mark.parametrize("dtype", [torch.float64, torch.complex64], ids=str)
+@pytest.mark.parametrize("block", [1, 3, 8])
+def test_compiled_scan_split_into_channel_blocks_matches_reference(dtype, block, monkeypatch):
+    """With fewer batch rows than threads the loop splits the channels into blocks, one task each:
+    the states do not depend on the split (ragged last block included). The block is forced here,
+    since the split `_block` picks depends on the machine's thread count."""
+    monkeypatch.setattr(compiled_scan, "_block", lambda B, N: block)
+    for with_h0 in (True, False):
+        for a_shape in ((1, 17, 8), (8,)):
+            check_broadcast_diagonal(f"compiled (blocks of {block})", compiled_scan.diagonal_scan_compiled, dtype,
+                                     lambda batch, T, N: a_shape,
+                                     {"batch": 1, "T": 17, "N": 8, "with_h0": with_h0, "seed": block})
+
+
 @TRITON_SKIP
 @DTYPE_PARAMS
 @TRITON_EXAMPLES
@@ -287,6 +363,14 @@ def test_module_scan_path_matches_reference_module(is_complex, dtype, shape):
     check_module("scan", is_complex, dtype, shape)
 
 
+@COMPILED_SKIP
+@MODEL_PARAMS
+@example(shape={"batch": 1, "T": 1, "N": 2, "m": 2, "p": 1, "seed": 7})
+@given(shape=MODEL_SHAPES)
+def test_module_compiled_path_matches_reference_module(is_complex, dtype, shape):
+    check_module("compiled", is_complex, dtype, shape)
+
+
 @TRITON_SKIP
 @MODEL_PARAMS
 @TRITON_EXAMPLES
@@ -300,7 +384,7 @@ def test_empty_sequences_and_shapes():
     lam = torch.tensor([0.5, -0.25], dtype=torch.float64, device=DEVICE)
     B = torch.ones(2, 3, dtype=torch.float64, device=DEVICE)
     u = torch.zeros(4, 0, 3, dtype=torch.float64, device=DEVICE)
-    for fn in (diagonal_rnn_reference, diagonal_rnn_scan):
+    for fn in (diagonal_rnn_reference, diagonal_rnn_scan, compiled_scan.diagonal_rnn_compiled):
         assert fn(lam, B, u).shape == (4, 0, 2)
     model = DiagonalLinearRNN(2, 3, dtype=torch.float64, device=DEVICE)
     h0 = torch.ones(4, 2, dtype=torch.complex128, device=DEVICE)
@@ -316,12 +400,13 @@ def test_bad_shapes_raise_value_errors_naming_the_tensor():
            ((lam, B[:2], u, None), "B must be (3, m) to match lam (3,), got shape (2, 2)"),
            ((lam, B, u[..., :1], None), "u must be (batch, T, 2), got shape (2, 5, 1)"),
            ((lam, B, u, torch.zeros(3, 3, device=DEVICE)), "h0 must be (2, 3), got shape (3, 3)")]
-    for fn in (diagonal_rnn_reference, diagonal_rnn_scan):
+    for fn in (diagonal_rnn_reference, diagonal_rnn_scan, compiled_scan.diagonal_rnn_compiled):
         for args, message in bad:
             with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
                 fn(*args)
-    with pytest.raises(ValueError, match=r"a of shape \(4, 3\) does not broadcast to v of shape \(2, 5, 3\)"):
-        diagonal_scan(torch.ones(4, 3, device=DEVICE), torch.ones(2, 5, 3, device=DEVICE))
+    for scan in (diagonal_scan, compiled_scan.diagonal_scan_compiled):
+        with pytest.raises(ValueError, match=r"a of shape \(4, 3\) does not broadcast to v of shape \(2, 5, 3\)"):
+            scan(torch.ones(4, 3, device=DEVICE), torch.ones(2, 5, 3, device=DEVICE))
     with pytest.raises(ValueError, match="chunk must be a positive length, got 0"):
         diagonal_scan(torch.ones(3, device=DEVICE), torch.ones(2, 5, 3, device=DEVICE), chunk=0)
     model = DiagonalLinearRNN(3, 2, device=DEVICE)
@@ -336,7 +421,8 @@ def test_bad_shapes_raise_value_errors_naming_the_tensor():
 
 
 def test_module_sizes_and_auto_path():
-    """state sizes and parameter counts come from the module; "auto" picks Triton only on CUDA."""
+    """state sizes and parameter counts come from the module; "auto" picks Triton only on CUDA, the
+    compiled loop on a CPU when numba is installed (for half-precision states too: it scans in float32)."""
     N, m, p = 5, 3, 2
     model = DiagonalLinearRNN(N, m, p, device=DEVICE)
     assert (model.state_size, model.real_state_size) == (N, 2 * N)
@@ -344,6 +430,10 @@ def test_module_sizes_and_auto_path():
     real = DiagonalLinearRNN(N, m, complex=False, device=DEVICE)
     assert (real.state_size, real.real_state_size, num_parameters(real)) == (N, N, 2 * N + N * m)
     auto = DiagonalLinearRNN(N, m, path="auto", device=DEVICE)
-    expected = "triton" if DEVICE.type == "cuda" and triton_scan.triton_usable(DEVICE) else "scan"
+    on_cpu = "compiled" if compiled_scan.NUMBA_AVAILABLE else "scan"
+    expected = "triton" if DEVICE.type == "cuda" and triton_scan.triton_usable(DEVICE) else (
+        on_cpu if DEVICE.type == "cpu" else "scan")
     assert auto.resolved_path(DEVICE) == expected
-    assert auto.resolved_path("cpu") == "scan"
+    assert auto.resolved_path("cpu") == on_cpu
+    half = DiagonalLinearRNN(N, m, complex=False, dtype=torch.bfloat16, path="auto")
+    assert half.resolved_path("cpu") == on_cpu
