@@ -1,5 +1,6 @@
 """Negative controls for the kernel tests of the fast paths rewritten in issue 7: each planted bug
-in the chunked diagonal scan (forward pass 3, the reverse scan of its backward) or in the Elman
+in the chunked diagonal scan (forward pass 3, the reverse scan of its backward), in the numba-compiled
+loop of the diagonal scan (forward, adjoint, h0 gradient; issue 14) or in the Elman
 loop's closed-form weight gradients makes the kernel test's comparison with the float64 reference
 fail, and the FlashAttention fallback of the Elman test does not excuse it.
 
@@ -8,13 +9,19 @@ The checks are called directly (no claim is linked to a kernel test) on fixed, m
 
 from __future__ import annotations
 
+import inspect
+import textwrap
+
 import pytest
 import torch
 
+from impl.diagonal_rnn import compiled_scan as compiled_scan_module
 from impl.diagonal_rnn import scan as diagonal_scan_module
 from impl.elman import fast as elman_fast_module
 from property_tests.kernels import test_diagonal_rnn as scan_kernel_test
 from property_tests.kernels import test_elman as elman_kernel_test
+
+numba = compiled_scan_module.numba          # None without numba: the compiled loop's controls then skip
 
 SCAN_SHAPE = {"batch": 2, "T": 100, "N": 5, "with_h0": True, "seed": 3}     # 10 chunks of 10
 
@@ -73,3 +80,88 @@ def test_factored_weight_gradient_off_by_a_factor_of_two_fails(monkeypatch):
                         staticmethod(lambda Z, H, U, V: (Z.T @ (H @ V.T), 0.5 * ((Z @ U).T @ H))))
     with pytest.raises(AssertionError, match="gradient w.r.t. V_h"):
         run_elman_check("e5", "fp64")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Issue 14 (SSD as batched matmuls): a planted bug in the decay segments of impl/ssm/chunked.py (every
+# decay shifted by one step: a_j … a_{i−1} instead of a_{j+1} … a_i) must make the SSD kernel test fail.
+
+from impl.ssm import chunked as ssd_chunked_module  # noqa: E402
+from property_tests.kernels import test_ssm as ssd_kernel_test  # noqa: E402
+
+SSD_CASE = dict(batch=2, T=37, heads=2, headdim=3, d_state=4, chunk=8, with_D=True, with_h0=True, seed=7)
+
+
+def run_ssd_check(dtype):
+    ssd_kernel_test.test_chunked_core_matches_reference.hypothesis.inner_test(dtype=dtype, **SSD_CASE)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["fp64", "fp32"])
+def test_intact_ssd_passes(dtype):
+    run_ssd_check(dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["fp64", "fp32"])
+def test_ssd_with_decay_segments_shifted_by_one_step_fails(monkeypatch, dtype):
+    real = ssd_chunked_module.decay_segments
+
+    def shifted(log_decay):                       # the step decays padded at the end instead of the start
+        return real(torch.nn.functional.pad(log_decay, (0, 1))[..., 1:])
+    monkeypatch.setattr(ssd_chunked_module, "decay_segments", shifted)
+    with pytest.raises(AssertionError, match=r"outputs y .*relative RMS error"):
+        run_ssd_check(dtype)
+# ---------------------------------------------------------------------- end of issue 14 SSD controls
+
+
+# ---- the numba-compiled loop (impl/diagonal_rnn/compiled_scan.py, issue 14): each planted bug is a
+# one-token mutation of the real kernel's source, compiled in place of it.
+
+def mutated_kernel(kernel, old: str, new: str):
+    """`kernel` (a numba dispatcher) recompiled from its own source with `old` replaced by `new`."""
+    source = textwrap.dedent(inspect.getsource(kernel.py_func))
+    assert source.count(old) == 1, f"the planted mutation must hit exactly one place: {old!r}"
+    body = "\n".join(line for line in source.replace(old, new).splitlines() if not line.startswith("@"))
+    namespace = dict(vars(compiled_scan_module))
+    exec(compile(body, f"<mutated {kernel.py_func.__name__}>", "exec"), namespace)
+    return numba.njit(parallel=True)(namespace[kernel.py_func.__name__])
+
+
+def run_compiled_check(dtype=torch.float64):
+    scan_kernel_test.check_time_varying_scan("compiled", compiled_scan_module.diagonal_scan_compiled, dtype,
+                                             SCAN_SHAPE)
+
+
+needs_numba = pytest.mark.skipif(not compiled_scan_module.NUMBA_AVAILABLE, reason="numba is not installed")
+
+
+@needs_numba
+def test_intact_compiled_scan_passes():
+    run_compiled_check()
+    run_compiled_check(torch.complex64)
+
+
+@needs_numba
+def test_compiled_forward_reading_the_previous_steps_input_fails(monkeypatch):
+    planted = mutated_kernel(compiled_scan_module._forward_kernel, "v_t = v[b, t, lo:hi]", "v_t = v[b, t - 1, lo:hi]")
+    monkeypatch.setattr(compiled_scan_module, "_forward_kernel", planted)
+    with pytest.raises(AssertionError, match="compiled states: relative RMS error"):
+        run_compiled_check()
+
+
+@needs_numba
+def test_compiled_backward_carrying_with_this_steps_coefficient_fails(monkeypatch):
+    # δ_t = g_t + conj(a_t) δ_{t+1} instead of conj(a_{t+1}): the adjoint shifted by one step
+    planted = mutated_kernel(compiled_scan_module._backward_kernel, "a[ab, t + 1 if a_per_step else 0, lo:hi]",
+                             "a[ab, t if a_per_step else 0, lo:hi]")
+    monkeypatch.setattr(compiled_scan_module, "_backward_kernel", planted)
+    with pytest.raises(AssertionError, match=r"compiled gradient w.r.t. [av]: relative RMS error"):
+        run_compiled_check()
+
+
+@needs_numba
+def test_compiled_h0_gradient_without_the_first_coefficient_fails(monkeypatch):
+    planted = mutated_kernel(compiled_scan_module._backward_kernel,
+                             "grad_h0_b[n] = np.conj(a_first[n]) * delta_first[n]", "grad_h0_b[n] = delta_first[n]")
+    monkeypatch.setattr(compiled_scan_module, "_backward_kernel", planted)
+    with pytest.raises(AssertionError, match=r"compiled gradient w.r.t. h0: relative RMS error"):
+        run_compiled_check()

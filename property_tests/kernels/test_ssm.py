@@ -281,3 +281,73 @@ def test_shape_errors_name_the_tensor_and_its_shape():
               torch.zeros(1, 2, 4, 2, dtype=torch.float64, device=DEVICE))
     with pytest.raises(ValueError, match="multiple of headdim"):
         Mamba2Layer(5, headdim=4)
+
+
+# --- issue 14: the batched-matmul SSD (one segment sum of the decays, reused by every step) ---
+
+def test_decay_segments_are_the_exponentials_of_the_direct_sums():
+    """decay_segments(a)[i, j] = exp(a_{j+1} + … + a_i) (a_0 := 0) for i ≥ j, 0 above the diagonal, each
+    entry summed by a plain Python loop and exponentiated by math.exp in float64 (not by the running
+    product under test); and a strong decay underflows to 0, never to NaN."""
+    from impl.ssm.chunked import decay_segments
+    a = -torch.rand(2, 3, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(5)) * 4
+    decay = decay_segments(a)
+    assert decay.shape == (2, 3, 7, 7)
+    for u in range(2):
+        for v in range(3):
+            padded = [0.0] + a[u, v].tolist()
+            for i in range(7):
+                for j in range(7):
+                    want = math.exp(sum(padded[k] for k in range(j + 1, i + 1))) if i >= j else 0.0
+                    assert abs(float(decay[u, v, i, j]) - want) <= 1e-14 * max(want, 1e-300) + 1e-300, (u, v, i, j)
+    strong = decay_segments(torch.full((1, 40), -30.0))                 # float32: e^{-30·k} underflows
+    assert torch.isfinite(strong).all() and strong[0, 39, 0] == 0 and strong[0, 1, 0] > 0
+
+
+@pytest.mark.parametrize("T, chunk", [(5, 5), (5, 4), (5, 6), (5, 1000), (64, 63), (1, 1), (2, 1)],
+                         ids=lambda v: str(v))
+def test_chunk_size_edge_cases_match_the_reference(T, chunk):
+    """One chunk exactly, one step over a chunk, a chunk longer than the sequence (all padding after
+    T), chunk 1 (every step its own chunk: the recurrence is all in the across-chunk product), float64,
+    with D and an initial state, gradients included."""
+    gen = torch.Generator().manual_seed(T * 1000 + chunk)
+    args = core_inputs(gen, 2, T, 2, 3, 4, with_D=True, with_h0=True)
+    proj_y = torch.randn(2, T, 2, 3, dtype=torch.float64, generator=gen).to(DEVICE)
+    proj_h = torch.randn(2, 2, 3, 4, dtype=torch.float64, generator=gen).to(DEVICE)
+    y, h, grads = run_with_grads(lambda **a: ssd_chunked(**a, chunk_size=chunk), args, proj_y, proj_h)
+    y_ref, h_ref, grads_ref = run_with_grads(ssd_reference, args, proj_y, proj_h)
+    assert_kernel_close(y, y_ref, torch.float64, "forward", f"y (T={T}, chunk={chunk})")
+    assert_kernel_close(h, h_ref, torch.float64, "forward", f"final state (T={T}, chunk={chunk})")
+    for name, grad in grads.items():
+        assert_kernel_close(grad, grads_ref[name], torch.float64, "backward",
+                            f"d loss / d {name} (T={T}, chunk={chunk})")
+
+
+def test_empty_sequence_and_bad_chunk_size():
+    gen = torch.Generator().manual_seed(0)
+    args = core_inputs(gen, 2, 0, 2, 3, 4, with_D=True, with_h0=True)
+    y, h = ssd_chunked(**args, chunk_size=8)
+    assert y.shape == (2, 0, 2, 3) and torch.equal(h, args["h0"])
+    for bad in (0, -3):
+        with pytest.raises(ValueError, match=f"chunk_size must be >= 1, got {bad}"):
+            ssd_chunked(**core_inputs(gen, 1, 3, 1, 2, 2, with_D=False, with_h0=False), chunk_size=bad)
+
+
+@DTYPES
+def test_decays_that_underflow_inside_a_chunk_keep_outputs_and_gradients_right(dtype):
+    """Δ = 1, A = −16 over 64-step chunks: the decay across a chunk, e^{−1024}, underflows to 0 in every
+    dtype, so the running product of decays (and the backward of it, which takes its zero-aware path)
+    meets exact zeros; outputs, final state and every gradient still match the float64 step loop."""
+    gen = torch.Generator().manual_seed(21)
+    exact = core_inputs(gen, 2, 100, 2, 3, 4, with_D=True, with_h0=True)
+    exact["dt"], exact["A"] = torch.ones_like(exact["dt"]), torch.full_like(exact["A"], -16.0)
+    rounded = {k: v.to(dtype) for k, v in exact.items()}
+    proj_y = torch.randn(2, 100, 2, 3, dtype=torch.float64, generator=gen).to(DEVICE, dtype).double()
+    proj_h = torch.randn(2, 2, 3, 4, dtype=torch.float64, generator=gen).to(DEVICE, dtype).double()
+    y, h, grads = run_with_grads(lambda **a: ssd_chunked(**a, chunk_size=64), rounded, proj_y, proj_h)
+    y_ref, h_ref, grads_ref = run_with_grads(ssd_reference, {k: v.double() for k, v in rounded.items()},
+                                             proj_y, proj_h)
+    assert_kernel_close(y, y_ref, dtype, "forward", "outputs y under underflowing decays")
+    assert_kernel_close(h, h_ref, dtype, "forward", "final state under underflowing decays")
+    for name, grad in grads.items():
+        assert_kernel_close(grad, grads_ref[name], dtype, "backward", f"d loss / d {name} under underflowing decays")
