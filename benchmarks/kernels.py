@@ -218,6 +218,16 @@ def elman_case(kind: str, batch: int, T: int, d: int, *, rank: int | None = None
                 Z.T @ X                                # ∂W_x over all B·T steps
                 Z.T @ Z                                # ∂W_h over all B·T steps
         contenders["bound"] = skeleton
+        # the peer a researcher would otherwise use: torch.nn.RNN (tanh) with the same weights
+        rnn = torch.nn.RNN(d, d, nonlinearity="tanh", batch_first=True, device=device, dtype=dtype)
+        with torch.no_grad():
+            rnn.weight_ih_l0.copy_(W_x)
+            rnn.weight_hh_l0.copy_(W_h)
+            rnn.bias_ih_l0.copy_(weights["b"].detach())
+            rnn.bias_hh_l0.zero_()
+        run_rnn = lambda: rnn(x)[0]                                                  # noqa: E731
+        contenders["peer: torch.nn.RNN"] = (_grad_pass(run_rnn, list(rnn.parameters()), upstream) if backward
+                                            else run_rnn)
         notes["bound"] = ("matmul skeleton: X W_xᵀ + T × (h W_hᵀ)" +
                           (" + T × (g W_h) + two (d × BT)(BT × d) weight-gradient matmuls" if backward else ""))
     label = {"stock": "elman", "residual": "residual elman", "e1": "e1", "e5": f"e5 (rank {rank})",
@@ -247,9 +257,45 @@ def ssd_case(batch: int, T: int, heads: int, headdim: int, d_state: int, *, dtyp
         contenders = {"fast": _grad_pass(fast, leaves, upstream), "reference": _grad_pass(reference, leaves, upstream)}
     else:
         contenders = {"fast": fast, "reference": reference}
+    notes = {}
+    if T % SSD_SKELETON_CHUNK == 0:
+        contenders["bound"] = _ssd_skeleton(x, dt, B, C, SSD_SKELETON_CHUNK, backward, gen)
+        notes["bound"] = (f"einsum skeleton: the chunked algorithm's four einsums (chunk {SSD_SKELETON_CHUNK}) on "
+                          "precomputed decays" + (", backward through them for x, B, C" if backward else ""))
     name = (f"ssd{' fwd+bwd' if backward else ''} B{batch} T{T} H{heads} P{headdim} N{d_state} "
             f"{str(dtype).removeprefix('torch.')}")
-    return Case(name, contenders, batch * T, None, {})
+    return Case(name, contenders, batch * T, None, notes)
+
+
+SSD_SKELETON_CHUNK = 64       # ssd_chunked's default chunk length
+
+
+def _ssd_skeleton(x, dt, B, C, L, backward, gen):
+    """The chunked SSD's arithmetic alone: intra-chunk C Bᵀ ⊙ decay times x·dt, chunk states,
+    the across-chunk product and the state readout, as four einsums over random stand-ins for the
+    decay factors (their values do not change the cost)."""
+    b, T, H, P = x.shape
+    N, nc = B.shape[-1], T // L
+    rand = lambda *shape: torch.rand(*shape, generator=gen, dtype=x.dtype, device=x.device)  # noqa: E731
+    Cc, Bc = C.detach().reshape(b, nc, L, H, N), B.detach().reshape(b, nc, L, H, N)
+    xc = (x.detach() * dt[..., None]).reshape(b, nc, L, H, P)
+    segments, to_end, across, from_start = rand(b, H, nc, L, L), rand(b, H, nc, L), rand(b, H, nc + 1, nc + 1), \
+        rand(b, H, nc, L)
+    leaves = [Cc, Bc, xc]
+
+    def skeleton():
+        intra = torch.einsum("bclhn,bcshn,bhcls,bcshp->bclhp", Cc, Bc, segments, xc)
+        states = torch.einsum("bclhn,bhcl,bclhp->bchpn", Bc, to_end, xc)
+        states = torch.cat([torch.zeros_like(states[:, :1]), states], 1)
+        entering = torch.einsum("bhzc,bchpn->bzhpn", across, states)
+        readout = torch.einsum("bclhn,bchpn,bhcl->bclhp", Cc, entering[:, :-1], from_start)
+        return intra + readout
+    if not backward:
+        return skeleton
+    for leaf in leaves:
+        leaf.requires_grad_()
+    upstream = rand(b, nc, L, H, P)
+    return _grad_pass(skeleton, leaves, upstream)
 
 
 # --------------------------------------------------------------------------- the dense linear RNN
