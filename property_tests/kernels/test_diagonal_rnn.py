@@ -156,18 +156,8 @@ def check_rnn(path, rnn, dtype, shape):
 
 def check_time_varying_scan(path, scan, dtype, shape):
     """x_t = a_t ⊙ x_{t-1} + v_t with a different diagonal at every step (a selective SSM's
-    scan): states, final state, gradients w.r.t. a, v, h0."""
-    batch, T, N = shape["batch"], shape["T"], shape["N"]
-    gen = torch.Generator(device=DEVICE).manual_seed(shape["seed"])
-    tensors = {"a": random_eigenvalues((batch, T, N), dtype, gen), "v": randn((batch, T, N), dtype, gen)}
-    if shape["with_h0"]:
-        tensors["h0"] = randn((batch, N), dtype, gen)
-    fast = leaves(tensors, lambda d: d)
-    ref = leaves(fast, reference_dtype)
-    fast_out = scan(fast["a"], fast["v"], fast.get("h0"))
-    ref_out = diagonal_scan_reference(ref["a"], ref["v"], ref.get("h0"))
-    compare(path, fast_out, ref_out, fast, ref, projection_weights(ref_out.shape, dtype, gen), dtype,
-            lambda a, v, h0=None: diagonal_scan_reference(a, v, h0))
+    scan): states, final state, gradients w.r.t. a, v, h0. (The broadcast check with a full a.)"""
+    check_broadcast_diagonal(path, scan, dtype, lambda batch, T, N: (batch, T, N), shape)
 
 
 @DTYPE_PARAMS
