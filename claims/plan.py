@@ -17,7 +17,7 @@ import os
 from typing import Sequence
 
 # The experiment families, in report order: each module holds its cell functions, declare_cells()
-# and its decision rules; benchmarks/test_exp_*.py declare, run and decide.
+# and its decision rules; benchmarks/experiments/test_exp_*.py declare, run and decide.
 EXPERIMENT_MODULES = (
     "impl.experiments.trained_elman",
     "impl.experiments.rank_sweeps",

@@ -11,7 +11,7 @@ The claim's route has two integrals, each compared here with its closed form at 
 
 Agreement to 1e-20 relative is required (the registry's rule); mpmath's own error estimate of
 each quadrature must be far below that. The closed forms are the functions below, looked up at
-call time: the experiment (benchmarks/test_exp_lru.py) uses `forward_blowup_factor` as its F, and
+call time: the experiment (benchmarks/experiments/test_exp_lru.py) uses `forward_blowup_factor` as its F, and
 the negative control (tests/test_negative_control_lru_blowup.py) replaces them with wrong ones.
 """
 

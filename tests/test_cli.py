@@ -114,15 +114,15 @@ def _report_with_scale_and_to_decide():
     from claims.report import build_report
     from claims.verdicts import CheckResult, compute_verdicts
     registry = load_registry()
-    stated = Evidence("benchmarks/test_exp_lru.py::test_x", ("lru.mlp_universality",), Path("."))
+    stated = Evidence("benchmarks/experiments/test_exp_lru.py::test_x", ("lru.mlp_universality",), Path("."))
     stated.scale("1024 training sequences, 700 steps", "4096 sequences, 3000 steps (004 § 3)", reduced=True)
     stated.to_decide("≈ 9 seeds per width would separate w512 from w128")
     results = [
         CheckResult(stated.nodeid, stated.claims, "inconclusive", 1.0, "medians overlap", None,
                     stated.records, True),
-        CheckResult("benchmarks/test_exp_rank_sweeps.py::test_y", ("observed.eps_threshold",), "inconclusive",
+        CheckResult("benchmarks/experiments/test_exp_rank_sweeps.py::test_y", ("observed.eps_threshold",), "inconclusive",
                     1.0, "the interval overlaps the band", None, [], True),
-        CheckResult("benchmarks/test_exp_trained_elman.py::test_z", ("observed.alpha_in_range",), "xfailed",
+        CheckResult("benchmarks/experiments/test_exp_trained_elman.py::test_z", ("observed.alpha_in_range",), "xfailed",
                     1.0, "AssertionError: alpha below the range", None, [], True),
     ]
     run = {"date": "2026-01-01T00:00:00+00:00", "hypothesis_profile": "main",

@@ -1,5 +1,5 @@
 """The decision rules of the trained-Elman experiments (impl/experiments/trained_elman.py, run by
-benchmarks/test_exp_trained_elman.py), fed synthetic measurements that must give each verdict, what
+benchmarks/experiments/test_exp_trained_elman.py), fed synthetic measurements that must give each verdict, what
 would decide an inconclusive one, the coverage of the intervals at 3 seeds, and the measurement
 helpers on inputs whose answer is known: exact power laws, a broken power law, the replica's sizes
 and parameter budgets against the source's (counted from REFERENCE §2's formulas in exact

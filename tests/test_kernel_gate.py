@@ -1,4 +1,4 @@
-"""The kernel regression gate (`benchmarks/gate.py`) can say both things: green on the intact
+"""The kernel regression gate (`benchmarks/kernels/gate.py`) can say both things: green on the intact
 kernels, red on a planted 2× slowdown and on a planted deviation from the reference.
 
 The planted slowdowns make the whole fast path do its work twice (forward and backward):
@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from benchmarks import gate
+from benchmarks.kernels import gate
 from impl.diagonal_rnn import scan as diagonal_scan_module
 from impl.elman import fast as elman_fast_module
 

@@ -123,7 +123,7 @@ def test_cells_run_on_both_nodes_and_equal_the_local_executors(ray_executor, tmp
         assert a["result"]["mean"] == b["result"]["mean"]
 
 
-REAL_EXPERIMENT = ("benchmarks/test_exp_lru.py::test_digit_images_are_recovered_from_the_final_state",
+REAL_EXPERIMENT = ("benchmarks/experiments/test_exp_lru.py::test_digit_images_are_recovered_from_the_final_state",
                    "lru.reconstruction")
 
 

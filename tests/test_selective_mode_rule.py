@@ -1,7 +1,7 @@
 """The decision rule of the flow.selective_mode_activation experiment, on synthetic measurements.
 
 The experiment itself (impl/experiments/selective_mode.py, run by
-benchmarks/test_selective_mode_activation.py) is too slow for a negative control, so its rule is
+benchmarks/experiments/test_selective_mode_activation.py) is too slow for a negative control, so its rule is
 a pure function, `decide`, fed here with measurements built to satisfy
 or break each test of the registry's rule: (a) order, (b) slope of t_i in ln(1/c²), (c) small
 modes and off-target part, including the scales at which a failure counts.

@@ -1,4 +1,4 @@
-"""Elman layer variants for the rank-sweep experiments (benchmarks/test_exp_rank_sweeps.py).
+"""Elman layer variants for the rank-sweep experiments (benchmarks/experiments/test_exp_rank_sweeps.py).
 
 `FactoredElman` is the E5 layer (REFERENCE §2) with each of its three matrices made dense or
 low rank independently, and with the tanh optionally removed:

@@ -1,6 +1,6 @@
 """The experiments' library: scales, interval statistics, cells (a frozen config → a result
 record, run on any device, kept in the results store) and, one module per experiment family,
-the cell functions and decision rules that `benchmarks/test_exp_*.py` declare, run and decide.
+the cell functions and decision rules that `benchmarks/experiments/test_exp_*.py` declare, run and decide.
 
 `from impl.experiments import t_interval, at_scale, ...` keeps working: the statistics and the
 scale setting are re-exported here.

@@ -7,7 +7,7 @@ tests/test_experiment_rules_gradients.py). Sizes come from `at_scale` (read when
 declared); the small (default) scale is a CPU replica and every test states in its evidence how it
 differs from the original. Every training run is a cell (impl/experiments/cells.py): one per SNR
 run (model, seed, learning rate), one per X-gated/Mamba2 repeat, one per memory-capacity run
-(d, e, seed); benchmarks/test_exp_gradients.py runs them (`run_cells`) and decides.
+(d, e, seed); benchmarks/experiments/test_exp_gradients.py runs them (`run_cells`) and decides.
 
 Gradient SNR (gradient.mamba2_better_quality, lowrank.increases_snr). One shared set of byte-LM
 runs (depth 1, so "the recurrent layer" is one layer), seeds 0 … 4 (init and data order; the rule's

@@ -10,7 +10,7 @@ tests/test_experiment_rules_lru.py). Everything runs on impl's diagonal linear R
 for the Lotka–Volterra features), `vandermonde_matrix` for V[n, j] = λ_n^j.
 
 Every measurement is a cell (impl/experiments/cells.py), declared by `declare_cells()` and run by
-benchmarks/test_exp_lru.py through the harness's executor: one per seed of the near-circle
+benchmarks/experiments/test_exp_lru.py through the harness's executor: one per seed of the near-circle
 measurements (every L and N; and one mpmath cross-check), one per seed of the digit reconstruction, one per seed of
 the universality run (the MLPs train on the cell's placement), one per (ring, seed) blow-up run.
 Only the MLP training uses the placement; the other cells measure float32 / complex64 recurrences

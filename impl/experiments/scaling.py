@@ -626,7 +626,7 @@ def _draw_grid(ax, losses, label, knee=None):
         ax.axvline(knee, color=line[0].get_color(), linestyle=":", linewidth=1)
 
 
-# ------------------------------------------------------------- the experiments (benchmarks/test_exp_scaling.py)
+# ------------------------------------------------------------- the experiments (benchmarks/experiments/test_exp_scaling.py)
 
 def optimal_ratio_experiment(lab: Lab, evidence) -> None:
     """observed.optimal_ratio_17pct: the parameter-matched sweep, its evidence, figure and verdict."""

@@ -3,7 +3,7 @@
 
 One set of runs serves five claims: one cell per (model, seed) (`train_and_measure`, declared by
 `declare_cells`) trains a model and measures its spectra and Jacobians on the cell's device;
-benchmarks/test_exp_trained_elman.py runs the cells once per module and applies the rules here:
+benchmarks/experiments/test_exp_trained_elman.py runs the cells once per module and applies the rules here:
 E1 (kind "e1", expansion 1.5, W_h spectrally normalised to 0.99) and E5 (kind "e5",
 d_E5 = 3 × dim_E1) whose recurrent layers hold E5/E1 parameters in the source's ratio
 (20 × (6·1536·270 + 1536) / 21 × (3·512·768 + 2·768² + 768) = 1.0048, within 1%), 3 seeds each

@@ -5,12 +5,12 @@ For each gate case (small sizes, about a second each):
 
 1. **deviation**: the fast path and its reference are run once in float64 on the same inputs;
    every output (or gradient) must agree within `impl.testing.KERNEL_TOLERANCES[float64]`;
-2. **speed**: the contenders are timed interleaved (`kernels.measure`) on the CPU time of the
+2. **speed**: the contenders are timed interleaved (`cases.measure`) on the CPU time of the
    calling thread (`time.thread_time_ns`), with one torch thread (and one numba thread) so that
    all the work runs on that thread — checked: the thread's CPU time must be ≥ 90% of the
    process's over the measurement, else the gate fails naming the case. Each same-run ratio
    t_reference / t_fast and t_bound / t_fast (the bound timed the same way) must stay above
-   (1 − margin) × its baseline in `kernel_baseline.json`. A ratio below the floor is measured
+   (1 − margin) × its baseline in `baseline.json`. A ratio below the floor is measured
    again; the gate fails only when both measurements are below it (a planted 2× slowdown halves
    every ratio of its kernel: both fall, the gate goes red).
 
@@ -19,13 +19,13 @@ from the kernel's loop of small ops and its single memory pass unequally, but no
 wall-clock gate failed 2 runs in 3 beside two busy loops; issue 14). The noise the margin
 covers is measured in benchmarks/README.md (the speed gate).
 
-    python -m benchmarks.gate                # check against the baseline (exit 1 on a regression)
-    python -m benchmarks.gate --refresh      # measure 3 times, store the medians as the baseline
-    python -m benchmarks.gate --noise 10     # each ratio's coefficient of variation, thread CPU and wall
+    python -m benchmarks.kernels.gate                # check against the baseline (exit 1 on a regression)
+    python -m benchmarks.kernels.gate --refresh      # measure 3 times, store the medians as the baseline
+    python -m benchmarks.kernels.gate --noise 10     # each ratio's coefficient of variation, thread CPU and wall
 
-`benchmarks/test_kernel_gate.py` runs the check inside the plain `pytest` (so `.ci/run` gates);
+`benchmarks/kernels/test_kernel_gate.py` runs the check inside the plain `pytest` (so `.ci/run` gates);
 refresh the baseline after an intended change of a kernel's speed, on the machine CI runs on,
-and commit `benchmarks/kernel_baseline.json` with the change.
+and commit `benchmarks/baseline.json` with the change.
 """
 
 from __future__ import annotations
@@ -49,9 +49,9 @@ import torch
 
 from impl.testing import KERNEL_TOLERANCES, relative_rms_error
 
-from . import kernels
+from . import cases
 
-BASELINE = Path(__file__).with_name("kernel_baseline.json")
+BASELINE = Path(__file__).with_name("baseline.json")
 SCHEMA = "kernel-baseline/2"   # 2: ratios of thread CPU time (1: wall clock)
 MARGIN = 0.35                  # a ratio may fall to 65% of its baseline; a 2× slowdown (50%) may not
 ROUNDS = 9
@@ -60,13 +60,13 @@ ON_THREAD = 0.9                # the timed thread's share of the process's CPU t
 
 # name -> builder of the case at the gate's size (dtype and device are the builder's defaults
 # when timed; the deviation check rebuilds it in float64)
-GATE_CASES: dict[str, Callable[..., kernels.Case]] = {
-    "diagonal_scan": lambda **kw: kernels.diagonal_scan_case(4, 1024, 128, peers=False, **kw),
-    "diagonal_scan_fwd_bwd": lambda **kw: kernels.diagonal_scan_case(4, 512, 128, backward=True, peers=False, **kw),
-    "elman_fwd_bwd": lambda **kw: kernels.elman_case("stock", 8, 64, 128, **kw),
-    "e5_fwd_bwd": lambda **kw: kernels.elman_case("e5", 8, 64, 128, **kw),
-    "xgated_fwd_bwd": lambda **kw: kernels.elman_case("xgated", 8, 64, 128, **kw),
-    "ssd": lambda **kw: kernels.ssd_case(2, 256, 4, 32, 32, **kw),
+GATE_CASES: dict[str, Callable[..., cases.Case]] = {
+    "diagonal_scan": lambda **kw: cases.diagonal_scan_case(4, 1024, 128, peers=False, **kw),
+    "diagonal_scan_fwd_bwd": lambda **kw: cases.diagonal_scan_case(4, 512, 128, backward=True, peers=False, **kw),
+    "elman_fwd_bwd": lambda **kw: cases.elman_case("stock", 8, 64, 128, **kw),
+    "e5_fwd_bwd": lambda **kw: cases.elman_case("e5", 8, 64, 128, **kw),
+    "xgated_fwd_bwd": lambda **kw: cases.elman_case("xgated", 8, 64, 128, **kw),
+    "ssd": lambda **kw: cases.ssd_case(2, 256, 4, 32, 32, **kw),
 }
 
 
@@ -156,7 +156,7 @@ class Timing:
 def measure_timing(name: str, rounds: int = ROUNDS, clock: Callable[[], float] = thread_seconds) -> Timing:
     with one_thread():
         process, thread = time.process_time_ns(), time.thread_time_ns()
-        measurement = kernels.measure(GATE_CASES[name](), rounds=rounds, clock=clock)
+        measurement = cases.measure(GATE_CASES[name](), rounds=rounds, clock=clock)
         on_thread = (time.thread_time_ns() - thread) / max(1, time.process_time_ns() - process)
     return Timing({r: v for r, v in measurement.ratios().items() if r in GATED}, on_thread)
 
@@ -175,7 +175,7 @@ def on_thread_verdict(name: str, shares: list[float]) -> Verdict:
 
 def load_baseline(path: Path = BASELINE) -> dict:
     if not path.exists():
-        raise BaselineError(f"{path}: no kernel baseline; create it with `python -m benchmarks.gate --refresh`")
+        raise BaselineError(f"{path}: no kernel baseline; create it with `python -m benchmarks.kernels.gate --refresh`")
     try:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as e:
@@ -195,7 +195,7 @@ def run_gate(cases: list[str] | None = None, path: Path = BASELINE, rounds: int 
             raise BaselineError(f"unknown gate case {name!r}; known: {', '.join(GATE_CASES)}")
         if name not in baseline["ratios"]:
             raise BaselineError(f"{path}: no baseline for gate case {name!r}; refresh it with "
-                                f"`python -m benchmarks.gate --refresh`")
+                                f"`python -m benchmarks.kernels.gate --refresh`")
         verdicts.append(deviation(name))
         stored = baseline["ratios"][name]
         timings = [measure_timing(name, rounds)]
@@ -291,7 +291,7 @@ def noise(repeats: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.gate", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.kernels.gate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--refresh", action="store_true", help="measure and store a new baseline")
     parser.add_argument("--runs", type=int, default=3, help="measurements per case for --refresh")
     parser.add_argument("--case", action="append", help="only this gate case (repeatable)")

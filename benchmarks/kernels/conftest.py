@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPORTS = Path(__file__).resolve().parent.parent / "reports"
+REPORTS = Path(__file__).resolve().parents[2] / "reports"
 
 
 def _machine() -> tuple[str, str]:
@@ -34,7 +34,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     scale = os.environ.get("KERNEL_BENCH_SCALE", "issue")
     text = (f"# Kernel benchmarks ({device})\n\n"
             f"{datetime.date.today().isoformat()}, commit {commit}, {machine}, sizes: {scale}.\n"
-            f"Written by `pytest benchmarks/test_kernel_throughput.py -m kernel_bench -p no:xdist`; medians of "
+            f"Written by `pytest benchmarks/kernels/test_kernel_throughput.py -m kernel_bench -p no:xdist`; medians of "
             f"interleaved rounds; \"fast is k× faster\" = t_contender / t_fast, measured in the same run.\n\n"
             + "\n\n".join(f"```\n{table}\n```" for table in throughput.RESULTS) + "\n")
     if config.getoption("keyword", "") or config.getoption("deselect", None):
@@ -45,17 +45,3 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     path.write_text(text)
     terminalreporter.write_line(f"written to {path}")
 
-
-import pytest  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def corpus():
-    """The byte corpus of the language-model experiments; skips (saying which package is missing)
-    when it is not installed."""
-    from impl.data import MissingData
-    from impl.experiments.common import corpus as load
-    try:
-        return load()
-    except MissingData as exc:
-        pytest.skip(str(exc))

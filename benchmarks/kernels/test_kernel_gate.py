@@ -1,7 +1,7 @@
 """The CI regression gate (`gate.py`), run by the plain `pytest` and hence by `.ci/run`:
 every gate case's fast path agrees with its reference, its work runs on the timed thread, and
 its same-run speed ratios (thread CPU time, so they hold beside other processes) hold against
-`kernel_baseline.json`. Refresh the baseline with `python -m benchmarks.gate --refresh`.
+`baseline.json`. Refresh the baseline with `python -m benchmarks.kernels.gate --refresh`.
 """
 
 from __future__ import annotations

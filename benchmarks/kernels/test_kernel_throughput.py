@@ -1,11 +1,11 @@
 """Kernel benchmarks (kind B): throughput of every fast path, with ratios against its reference,
 its peers and the hardware's bound, measured in the same run.
 
-    pytest benchmarks/test_kernel_throughput.py -m kernel_bench -p no:xdist
+    pytest benchmarks/kernels/test_kernel_throughput.py -m kernel_bench -p no:xdist
 
 (left out of the plain `pytest` and of `claims check`: timings need a quiet machine). Each test
 times the fast path with pytest-benchmark (its table and `--benchmark-json` hold the statistics)
-and then all contenders interleaved (`kernels.measure`), prints one table per case — time,
+and then all contenders interleaved (`cases.measure`), prints one table per case — time,
 tokens/s, and how many times faster the fast path is than each contender — and stores the
 ratios in the benchmark's `extra_info`. The tables are printed at the end of the run and written
 to `reports/kernel_benchmarks_<device>.md`. The issue's targets are printed beside the figures;
@@ -23,7 +23,7 @@ import os
 import pytest
 import torch
 
-from . import kernels
+from . import cases
 
 RESULTS: list[str] = []          # one table per case, printed and written by conftest.py at the end
 pytestmark = pytest.mark.kernel_bench
@@ -36,27 +36,27 @@ ROUNDS = 3 if SMALL else 7
 SCAN = dict(batch=8, T=1024 if SMALL else 4096, N=256)
 ELMAN = dict(batch=32, T=64 if SMALL else 256, d=512)
 CASES = {
-    "diagonal_scan": (kernels.diagonal_scan_case, SCAN,
+    "diagonal_scan": (cases.diagonal_scan_case, SCAN,
                       "target: ≥ 3× faster than the fastest peer; within 2× of the copy bound "
                       "(t_bound / t_fast and t_copy / t_fast ≥ 0.5)"),
-    "diagonal_scan_fwd_bwd": (kernels.diagonal_scan_case, dict(SCAN, backward=True), None),
-    "elman_fwd_bwd": (kernels.elman_case, dict(ELMAN, kind="stock"),
+    "diagonal_scan_fwd_bwd": (cases.diagonal_scan_case, dict(SCAN, backward=True), None),
+    "elman_fwd_bwd": (cases.elman_case, dict(ELMAN, kind="stock"),
                       "target: within 1.5× of the matmul skeleton (t_bound / t_fast ≥ 0.67)"),
-    "elman_fwd": (kernels.elman_case, dict(ELMAN, kind="stock", backward=False), None),
-    "residual_elman_fwd_bwd": (kernels.elman_case, dict(ELMAN, kind="residual"), None),
-    "e1_fwd_bwd": (kernels.elman_case, dict(ELMAN, kind="e1"), None),
-    "e5_fwd_bwd": (kernels.elman_case, dict(ELMAN, kind="e5"), None),
-    "xgated_fwd_bwd": (kernels.elman_case, dict(ELMAN, kind="xgated"), None),
-    "linear_rnn": (kernels.linear_rnn_case, dict(batch=8, T=256, n=32, m=8), None),
-    "ssd": (kernels.ssd_case, dict(batch=8, T=256 if SMALL else 1024, heads=8, headdim=64, d_state=64), None),
-    "ssd_fwd_bwd": (kernels.ssd_case, dict(batch=8, T=256 if SMALL else 1024, heads=8, headdim=64, d_state=64,
+    "elman_fwd": (cases.elman_case, dict(ELMAN, kind="stock", backward=False), None),
+    "residual_elman_fwd_bwd": (cases.elman_case, dict(ELMAN, kind="residual"), None),
+    "e1_fwd_bwd": (cases.elman_case, dict(ELMAN, kind="e1"), None),
+    "e5_fwd_bwd": (cases.elman_case, dict(ELMAN, kind="e5"), None),
+    "xgated_fwd_bwd": (cases.elman_case, dict(ELMAN, kind="xgated"), None),
+    "linear_rnn": (cases.linear_rnn_case, dict(batch=8, T=256, n=32, m=8), None),
+    "ssd": (cases.ssd_case, dict(batch=8, T=256 if SMALL else 1024, heads=8, headdim=64, d_state=64), None),
+    "ssd_fwd_bwd": (cases.ssd_case, dict(batch=8, T=256 if SMALL else 1024, heads=8, headdim=64, d_state=64,
                                            backward=True), None),
 }
 LAYER_SIZES = (dict(batch=16, T=512, dim=1024) if DEVICE.type == "cuda"
                else dict(batch=4, T=64 if SMALL else 256, dim=256))
 
 
-def report(measurement: kernels.Measurement, benchmark, target: str | None) -> None:
+def report(measurement: cases.Measurement, benchmark, target: str | None) -> None:
     table = measurement.table()
     peers = {name: r for name, r in measurement.ratios().items() if name.startswith("peer")}
     lines = [table]
@@ -89,13 +89,13 @@ def test_kernel_throughput(name, benchmark):
     case = build(**kwargs, device=DEVICE)
     benchmark.group = name
     benchmark.pedantic(case.contenders["fast"], rounds=ROUNDS, warmup_rounds=1)
-    report(kernels.measure(case, rounds=ROUNDS, device=DEVICE), benchmark, target)
+    report(cases.measure(case, rounds=ROUNDS, device=DEVICE), benchmark, target)
 
 
-@pytest.mark.parametrize("kind", kernels.LAYER_KINDS)
+@pytest.mark.parametrize("kind", cases.LAYER_KINDS)
 def test_layer_throughput(kind, benchmark):
     """tokens/s of one layer of each family, forward+backward, fast path vs its step loop."""
-    case = kernels.layer_case(kind, **LAYER_SIZES, device=DEVICE, reference=DEVICE.type == "cpu")
+    case = cases.layer_case(kind, **LAYER_SIZES, device=DEVICE, reference=DEVICE.type == "cpu")
     benchmark.group = "layers"
     benchmark.pedantic(case.contenders["fast"], rounds=ROUNDS, warmup_rounds=1)
-    report(kernels.measure(case, rounds=ROUNDS, device=DEVICE), benchmark, None)
+    report(cases.measure(case, rounds=ROUNDS, device=DEVICE), benchmark, None)
