@@ -7,7 +7,7 @@ Settings (environment; `claims check` sets them from its options):
 - `CLAIMS_EXECUTOR=local` (default: in this process, one cell after another — an xdist worker
   runs its own module's cells) or `ray` (Ray tasks, one GPU each where the cluster has GPUs,
   else one CPU; `RAY_ADDRESS` names an existing cluster, else Ray starts in this process).
-- `CLAIMS_DEVICE` (impl/experiments/device.py), `CLAIMS_STORE` (claims/store.py).
+- `CLAIMS_DEVICE` (claims/device.py), `CLAIMS_STORE` (claims/store.py).
 - `CLAIMS_FRESH=1`: recompute every cell (the store keeps the new records).
 - `CLAIMS_FORCE=1`: run full-scale cells on a CPU (refused otherwise: see `ScaleRefused`).
 
@@ -32,11 +32,10 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from impl.experiments.cells import Cell, decode, encode, execute
-from impl.experiments.device import DeviceError, Placement, resolve
-from impl.experiments.scale import ScaleError
-from impl.experiments.scale import scale as current_scale
-
+from .cells import Cell, decode, encode, execute
+from .device import DeviceError, Placement, resolve
+from .scale import ScaleError
+from .scale import scale as current_scale
 from .store import ResultsStore, StoreError, default_path
 
 EXECUTORS = ("local", "ray")
@@ -230,7 +229,7 @@ def _run(cells: list[Cell], store: ResultsStore, placement: Placement, fresh: bo
 
 def _display_path(path) -> str:
     """The store path relative to the project when it lies inside it (reports are committed)."""
-    from .cli import project_root
+    from .project import project_root
     try:
         return str(path.resolve().relative_to(project_root().resolve()))
     except ValueError:

@@ -41,7 +41,7 @@ settings.register_profile("thorough", max_examples=1000, derandomize=False, **_C
 settings.register_profile("quick", max_examples=25, derandomize=True, database=None,
                           phases=[Phase.explicit, Phase.reuse, Phase.generate], **_COMMON)
 
-PROFILES = ("main", "ci", "dev", "thorough", "quick")   # `claims check` sets "main" (claims/cli.py)
+PROFILES = ("main", "ci", "dev", "thorough", "quick")   # `claims check` sets "main" (claims/cli_check.py)
 
 
 def choose_profile() -> str:

@@ -1,32 +1,19 @@
-"""`claims plan [--scale S]`: what each experiment would compute at a scale, before computing it.
+"""The cost of experiment cells, estimated before they run (for `claims plan` and the full-scale refusal).
 
 Per experiment: its cells, the distinct model sizes (parameters), the tokens its training cells
 see, the training FLOPs estimated as 6 · parameters · tokens (forward + backward of a dense
 model: Kaplan et al. 2020's C ≈ 6ND), the GPU-hours those FLOPs take on a reference GPU at an
 assumed utilisation, and how many of the cells the results store already holds.
 
-Every experiment library module (`EXPERIMENT_MODULES`) exposes `declare_cells() -> list[Cell]`,
-reading the scale from CLAIMS_SCALE as its sizes do (at import: one scale per process); cells that train no model (numeric
-measurements) carry no parameter or token count and add no FLOPs.
+Every experiment library module (`EXPERIMENT_MODULES`, claims/cli_cells.py) exposes
+`declare_cells() -> list[Cell]`, reading the scale from CLAIMS_SCALE as its sizes do (at import:
+one scale per process); cells that train no model (numeric measurements) carry no parameter or
+token count and add no FLOPs.
 """
 
 from __future__ import annotations
 
-import importlib
-import os
 from typing import Sequence
-
-# The experiment families, in report order: each module holds its cell functions, declare_cells()
-# and its decision rules; benchmarks/experiments/test_exp_*.py declare, run and decide.
-EXPERIMENT_MODULES = (
-    "impl.experiments.trained_elman",
-    "impl.experiments.rank_sweeps",
-    "impl.experiments.scaling",
-    "impl.experiments.gradients",
-    "impl.experiments.lru",
-    "impl.experiments.selective_mode",
-    "impl.experiments.exponent_profiles",
-)
 
 # The reference GPU of the estimate: NVIDIA H100 SXM, dense bf16 tensor-core peak 989.4 TFLOP/s
 # (NVIDIA's datasheet), at 30% of peak — a plain assumption for small recurrent models, whose
@@ -41,36 +28,6 @@ def estimate(cells: Sequence) -> dict:
     return {"cells": len(cells), "tokens": tokens, "flops": float(flops),
             "gpu_hours": flops / REFERENCE_FLOPS / 3600, "gpu": REFERENCE_GPU,
             "params": sorted({c.params for c in cells if c.params})}
-
-
-def declared(module_name: str) -> list:
-    module = importlib.import_module(module_name)
-    return list(module.declare_cells())
-
-
-def plan_rows(scale: str, store=None) -> list[dict]:
-    """One row per experiment module at `scale` (CLAIMS_SCALE is set for the declaration).
-
-    The experiment modules read the scale when they are imported (their size constants), so call
-    this once per process, before anything imported them at another scale (`claims plan` does)."""
-    before = os.environ.get("CLAIMS_SCALE")
-    os.environ["CLAIMS_SCALE"] = scale
-    try:
-        rows = []
-        known = store.count_by_key() if store is not None else set()
-        for name in EXPERIMENT_MODULES:
-            cells = declared(name)
-            row = estimate(cells)
-            row["experiment"] = name.rsplit(".", 1)[1]
-            row["in_store"] = sum(c.key in known for c in {c.key: c for c in cells}.values())
-            row["distinct"] = len({c.key for c in cells})
-            rows.append(row)
-        return rows
-    finally:
-        if before is None:
-            os.environ.pop("CLAIMS_SCALE", None)
-        else:
-            os.environ["CLAIMS_SCALE"] = before
 
 
 def render(rows: list[dict], scale: str, store_path: str) -> str:

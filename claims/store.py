@@ -2,7 +2,7 @@
 
 Default `.claims/results.sqlite` under the project; `CLAIMS_STORE=path` moves it. An entry is
 keyed by the cell's config key, the fingerprint of the code it runs, the torch version and the
-device kind; it holds the record (JSON text, `impl.experiments.cells.encode`), its sha256 and the
+device kind; it holds the record (JSON text, `claims.cells.encode`), its sha256 and the
 schema version of the record format. An entry with another schema version or a failing checksum
 is never used (the cell is recomputed with a warning); a file that is not a results store is an
 error (`StoreError`) and is left as it is.
@@ -25,7 +25,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from impl.experiments.cells import RECORD_SCHEMA, checksum
+from .cells import RECORD_SCHEMA, checksum
 
 STORE_FORMAT = 1     # the table layout (PRAGMA user_version)
 EXPORT_FORMAT = "claims-cells/1"
@@ -68,7 +68,7 @@ def default_path() -> Path:
     configured = os.environ.get("CLAIMS_STORE")
     if configured:
         return Path(configured).expanduser()
-    from .cli import project_root
+    from .project import project_root
     return project_root() / ".claims" / "results.sqlite"
 
 

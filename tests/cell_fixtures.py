@@ -9,10 +9,10 @@ import time
 import numpy as np
 import torch
 
-from impl.experiments.cells import cell_function, make_cell
+from claims.cells import cell_function, make_cell
 
 
-@cell_function(uses=("impl.experiments.cells",))
+@cell_function(uses=("claims.cells",))
 def noisy_mean(*, seed: int, n: int, delay: float = 0.0, placement) -> dict:
     """A seeded draw: its mean, and the draw itself as a float32 array (bit-exact through the store)."""
     time.sleep(delay)

@@ -1,5 +1,5 @@
 """Cells, the results store and the local executor (claims/store.py, claims/executors.py,
-impl/experiments/cells.py): records are bit-exact through the store, finished cells are reused,
+claims/cells.py): records are bit-exact through the store, finished cells are reused,
 bad entries are recomputed with a warning, a bad store file is an error that loses nothing."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 from claims import executors
 from claims.executors import CellsFailed, ScaleRefused, StoreWarning, run_cells
 from claims.store import ResultsStore, StoreError
-from impl.experiments.cells import CellError, decode, encode, make_cell
-from impl.experiments.device import DeviceError, Placement, resolve
+from claims.cells import CellError, decode, encode, make_cell
+from claims.device import DeviceError, Placement, resolve
 
 from .cell_fixtures import fails_for_seed, noisy_mean, toy_cells
 

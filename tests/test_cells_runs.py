@@ -155,7 +155,7 @@ def test_full_scale_on_a_cpu_decides_from_imported_cells_and_says_where_they_wer
     where, when and on what they ran, and a cell whose code changed since is marked stale."""
     from claims.executors import run_cells
     from claims.store import ResultsStore
-    from impl.experiments.device import Placement
+    from claims.device import Placement
 
     from .cell_fixtures import toy_cells
     monkeypatch.setattr(Placement, "name", lambda self: "NVIDIA H200" if self.kind == "cuda" else "cpu")
@@ -183,7 +183,7 @@ def test_full_scale_on_a_cpu_decides_from_imported_cells_and_says_where_they_wer
 
     # the cell function's code changes: the imported cells are used, marked stale, not dropped
     (pytester.path / "conftest.py").write_text(
-        "import impl.experiments.cells as cells\n"
+        "import claims.cells as cells\n"
         "cells.code_fingerprint.cache_clear()\n"
         "_real = cells.code_fingerprint.__wrapped__\n"
         "cells.code_fingerprint = lambda modules: 'changed-' + _real(modules)[:8]\n")

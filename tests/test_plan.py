@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from claims.plan import EXPERIMENT_MODULES, REFERENCE_FLOPS, estimate
+from claims.cli_cells import EXPERIMENT_MODULES
+from claims.plan import REFERENCE_FLOPS, estimate
 
 from .conftest import ROOT
 

@@ -349,7 +349,7 @@ def test_property(n, evidence):
 
 def test_main_job_profile_is_derandomised_and_recorded_in_the_run_table(pytester, mini_registry, monkeypatch,
                                                                          restore_hypothesis_profile):
-    from claims.cli import main_job_environment
+    from claims.cli_check import main_job_environment
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.setenv("HYPOTHESIS_PROFILE", main_job_environment({})["HYPOTHESIS_PROFILE"])
     pytester.makepyfile(test_demo=HYPOTHESIS_CHECK)
@@ -366,7 +366,7 @@ def test_main_job_profile_is_derandomised_and_recorded_in_the_run_table(pytester
 
 def test_a_named_profile_wins_and_the_report_says_it_is_random(pytester, mini_registry, monkeypatch,
                                                               restore_hypothesis_profile):
-    from claims.cli import main_job_environment
+    from claims.cli_check import main_job_environment
     monkeypatch.setenv("HYPOTHESIS_PROFILE", "thorough")
     assert main_job_environment({"HYPOTHESIS_PROFILE": "thorough"})["HYPOTHESIS_PROFILE"] == "thorough"
     pytester.makepyfile(test_demo="def test_nothing(): pass")
@@ -394,13 +394,13 @@ def test_claims_check_runs_workers_under_the_derandomised_main_profile(pytester,
     pytest.importorskip("xdist")
     import textwrap
 
-    from claims import cli
+    from claims import cli_check, project
     from .conftest import MINI_REGISTRY
     (pytester.path / "registry").mkdir()
     (pytester.path / "registry" / "demo.toml").write_text(textwrap.dedent(MINI_REGISTRY))
     (pytester.path / "pyproject.toml").write_text(
         '[tool.pytest.ini_options]\naddopts = ["-p", "claims.pytest_plugin", "-p", "no:cacheprovider"]\n'
-        'claims_registry = "registry"\nclaims_check_paths = ["property_tests"]\n')
+        'claims_registry = "registry"\n')
     (pytester.path / "property_tests").mkdir()
     (pytester.path / "property_tests" / "test_demo.py").write_text(
         HYPOTHESIS_CHECK + textwrap.dedent(CHECKS).replace("import pytest", ""))
@@ -408,8 +408,8 @@ def test_claims_check_runs_workers_under_the_derandomised_main_profile(pytester,
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CLAIMS_WORKERS", "2")
     # a checkout of its own without a `claims/` folder beside it, which would shadow the package
-    monkeypatch.setattr(cli, "project_root", lambda: pytester.path)
-    assert cli.cmd_check(None, []) == pytest.ExitCode.TESTS_FAILED          # demo.fails fails
+    monkeypatch.setattr(project, "project_root", lambda: pytester.path)
+    assert cli_check.cmd_check(None, []) == pytest.ExitCode.TESTS_FAILED          # demo.fails fails
     printed = capfd.readouterr().out
     assert "HYPOTHESIS_PROFILE=main" in printed and "-n 2" in printed, printed[-2000:]
     report = read_report(pytester.path / "reports")
@@ -421,19 +421,16 @@ def test_claims_check_runs_workers_under_the_derandomised_main_profile(pytester,
 
 
 def test_workers_with_another_profile_are_named_in_the_run_table(restore_hypothesis_profile):
-    from pathlib import Path
-
     from hypothesis import settings
 
-    from claims.pytest_plugin import RunState, _hypothesis_settings
-    from claims.report import _hypothesis_cell
+    from claims.markdown import hypothesis_cell
+    from claims.runinfo import hypothesis_settings
     settings.load_profile("main")
-    state = RunState(registry=None, report_dir=Path("."))
-    state.worker_hypothesis = [{"profile": "dev", "derandomize": False, "max_examples": 40, "database": True}] * 2
-    recorded = _hypothesis_settings(state)
+    workers = [{"profile": "dev", "derandomize": False, "max_examples": 40, "database": True}] * 2
+    recorded = hypothesis_settings(workers)
     assert recorded["profile"] == "dev" and recorded["mismatch"] == "controller main, workers dev"
-    assert _hypothesis_cell({"hypothesis": recorded}) == ("dev — random, 40 examples per property test — "
-                                                          "⚠ controller main, workers dev")
+    assert hypothesis_cell({"hypothesis": recorded}) == ("dev — random, 40 examples per property test — "
+                                                         "⚠ controller main, workers dev")
 
 
 # ---------------------------------------------------------------- what each verdict is worth

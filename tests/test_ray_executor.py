@@ -23,9 +23,9 @@ ray = pytest.importorskip("ray", reason="Ray is not installed: the `distributed`
 
 from claims.executors import run_cells  # noqa: E402
 from claims.store import ResultsStore  # noqa: E402
-from impl.experiments.device import Placement  # noqa: E402
+from claims.device import Placement  # noqa: E402
 
-from impl.experiments.cells import make_cell  # noqa: E402
+from claims.cells import make_cell  # noqa: E402
 
 from .cell_fixtures import fails_once_per_marker, toy_cells  # noqa: E402
 from .conftest import ROOT, read_report  # noqa: E402
@@ -123,7 +123,7 @@ def test_cells_run_on_both_nodes_and_equal_the_local_executors(ray_executor, tmp
         assert a["result"]["mean"] == b["result"]["mean"]
 
 
-REAL_EXPERIMENT = ("benchmarks/experiments/test_exp_lru.py::test_digit_images_are_recovered_from_the_final_state",
+REAL_EXPERIMENT = ("benchmarks/experiments/test_exp_lru.py::test_lru[lru.reconstruction]",
                    "lru.reconstruction")
 
 
@@ -138,7 +138,7 @@ def _run_experiment(tmp: Path, executor: str, address: str | None) -> tuple[dict
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     report = read_report(tmp / "reports" / "partial")
-    from impl.experiments.cells import decode
+    from claims.cells import decode
     store = ResultsStore(tmp / "store.sqlite", create=False)
     records = [decode(e.record) for e in store.all()]
     store.close()
