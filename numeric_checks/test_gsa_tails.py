@@ -32,6 +32,7 @@ import impl.geometry.naive as naive
 import impl.geometry.orbit as orbit
 import impl.geometry.tails as tails
 import impl.spectral.spectra as spectra
+from impl.precision import working_precision
 
 DIGITS = 50
 BALL_BITS = 200
@@ -54,7 +55,7 @@ def mp_hurwitz_tail(s, k: int, d: int | None) -> mpmath.mpf:
     """Σ_{k<i≤d} i^{-s} (d = None: Σ_{i>k}, s > 1) as the midpoint of a flint enclosure whose radius is
     checked to be < 1e-40 relative. (Not mpmath.zeta(s, a): at 50 digits it loses relative accuracy for
     large a and s, e.g. 6e-11 at s = 20, a = 1001.)"""
-    with flint.ctx.workprec(BALL_BITS):
+    with working_precision(flint_bits=BALL_BITS):
         enclosure = ball(s).zeta(flint.arb(k + 1)) if d is None else ball_tail_sum(ball(s), k, d)
     assert enclosure.rad() < abs(enclosure.mid()) * flint.arb("1e-40"), f"loose enclosure {enclosure}"
     return mpmath.mpf(enclosure.mid().str(60, radius=False))
@@ -110,7 +111,7 @@ FD_STEP = mpmath.mpf("1e-20")
 def mp_tail_mass_derivatives(d: int, alpha) -> list:
     """[∂_α T_k(α)]_{k=0..d} by a central difference of the definition at 60 digits: truncation error
     h² |T'''| ~ 1e-40 (log d)³ and rounding 1e-60/h = 1e-40, so abs error ≲ 1e-35."""
-    with mpmath.workdps(DIGITS + 10):
+    with working_precision(mpmath_dps=DIGITS + 10):
         a = mpmath.mpf(alpha)
         up, down = mp_tail_masses(d, a + FD_STEP), mp_tail_masses(d, a - FD_STEP)
         return [(u - v) / (2 * FD_STEP) for u, v in zip(up, down)]
@@ -131,7 +132,7 @@ def test_tail_sum_matches_the_exact_sum(evidence):
     Tolerance 1e-13 relative: powers are within 1 ulp, the direct part is summed exactly (fsum),
     the Euler–Maclaurin remainder is < 1e-20, the integral term costs a few ulp."""
     worst = 0.0
-    with mpmath.workdps(DIGITS):
+    with working_precision(mpmath_dps=DIGITS):
         # k = 0 (the full H_{d,s}) and s = 20 (Euler–Maclaurin start pushed to 64 s) as well
         for s in [*S_GRID, 20.0]:
             for k, d in [*KD_GRID, (0, 10 ** 6), (0, 1)]:
@@ -150,7 +151,7 @@ def test_tail_sums_lie_within_the_integral_bounds(evidence):
     """(79): impl's bounds (the claim's formulas, float64) bracket the exact tail sum on the grid,
     including s = 1 ± 1e-6 and s = 1 (log form). Compared exactly (floats converted to mpf)."""
     slack_low, slack_up, count = math.inf, math.inf, 0
-    with mpmath.workdps(DIGITS):
+    with working_precision(mpmath_dps=DIGITS):
         for s in S_GRID:
             for k, d in KD_GRID:
                 lower, upper = tails.tail_sum_bounds(s, k, d)
@@ -173,7 +174,7 @@ def test_zeta_and_infinite_tail_bounds(evidence):
     tail mass T_k = tail/H_{d,s} ≤ k^{1−s}/(s−1). True values as in mp_tail_sum; Σ_{i>k} = ζ(s, k+1) and ζ(s) = ζ(s, 1)
     from flint enclosures."""
     worst_zeta, worst_tail = 0.0, 0.0
-    with mpmath.workdps(DIGITS):
+    with working_precision(mpmath_dps=DIGITS):
         for s in [x for x in S_GRID if x > 1] + [1.01, 1.001]:
             zeta, zeta_bound = mp_hurwitz_tail(s, 0, None), mpmath.mpf(tails.zeta_bound(s))
             assert zeta <= zeta_bound, f"ζ({s}) = {mpmath.nstr(zeta, 20)} > s/(s−1) = {zeta_bound}"
@@ -210,7 +211,7 @@ def test_integral_bounds_certified_at_rational_exponents(evidence):
     """(79) and (80) in ball arithmetic at exact rational s (incl. 1 and 1 ± 10⁻⁶) for all (k, d) of the grid,
     d ≤ 10⁶: impl's bound formulas evaluated on arb balls vs enclosures of the true sums."""
     count = 0
-    with flint.ctx.workprec(BALL_BITS):
+    with working_precision(flint_bits=BALL_BITS):
         for q in S_RATIONAL:
             s = ball(q)
             for k, d in KD_GRID:
@@ -271,7 +272,7 @@ def test_integral_bounds_certified_on_exponent_intervals(evidence):
         return sums[q, k, d]
 
     totals = {}
-    with flint.ctx.workprec(BALL_BITS):
+    with working_precision(flint_bits=BALL_BITS):
         for k, d in KD_COVER:
             def bounds_hold(s0, s1, k=k, d=d):
                 lower0, _ = tails.tail_sum_bounds(ball(s0), k, d)
@@ -320,7 +321,7 @@ def test_truncation_rank_paths_agree_with_the_partial_sum_walk(path, evidence):
     order) negative α. Integers: must agree exactly."""
     count = 0
     alphas = [0.0, 0.25, 0.5, *(s / 2 for s in S_RANK)]
-    with mpmath.workdps(DIGITS):
+    with working_precision(mpmath_dps=DIGITS):
         for d in D_WALK:
             for alpha in ([-1.5, -0.5] if path == "orbit" else []) + alphas:
                 for eps in EPS_GENERIC:
@@ -333,9 +334,9 @@ def test_truncation_rank_paths_agree_with_the_partial_sum_walk(path, evidence):
 
 def true_rank(s: float, eps: float, d: int) -> int:
     if d in D_WALK:
-        with mpmath.workdps(DIGITS):
+        with working_precision(mpmath_dps=DIGITS):
             return naive.truncation_rank(d, s / 2, eps)
-    with flint.ctx.workprec(BALL_BITS):
+    with working_precision(flint_bits=BALL_BITS):
         return certified_rank(ball(s), ball(eps), d)
 
 
@@ -407,7 +408,7 @@ def test_truncation_rank_bounds_certified(evidence):
     search decided), then r − 1 < x_up (so r ≤ ⌈x_up⌉) and r ≥ x_low are certified with impl's bound
     values evaluated on balls, at exact rational (s, ε) and d ∈ {10², 10⁴, 10⁶}."""
     count, tight = 0, 0.0
-    with flint.ctx.workprec(BALL_BITS):
+    with working_precision(flint_bits=BALL_BITS):
         for q, e in RANK_POINTS_C:
             s, eps = ball(q), ball(e)
             for d in (100, 10 ** 4, 10 ** 6):
@@ -487,7 +488,7 @@ def test_tail_mass_differences_on_random_pairs(evidence):
         beta = alpha + (float(rng.uniform(-1e-6, 1e-6)) if rng.random() < 0.3 else float(rng.uniform(-4, 4)))
         return d, int(rng.integers(0, d + 1)), alpha, beta
     worst = 0.0
-    with mpmath.workdps(DIGITS):
+    with working_precision(mpmath_dps=DIGITS):
         for d, k, alpha, beta in [(2, 1, -5e-7, 5e-7), *(draw() for _ in range(150))]:
             change = abs(naive.tail_mass(d, k, alpha) - naive.tail_mass(d, k, beta))
             allowed = mpmath.mpf(tails.tail_mass_lipschitz_constant(d)) * abs(mpmath.mpf(alpha) - mpmath.mpf(beta))
@@ -514,7 +515,7 @@ def test_plateaux_are_intervals(evidence):
                 assert where[-1] - where[0] + 1 == len(where), (
                     f"plateau r_ε = {k} is not an interval at d={d}, ε={eps}: grid α from {grid[where[0]]:.3f} "
                     f"to {grid[where[-1]]:.3f} but {where[-1] - where[0] + 1 - len(where)} points between differ")
-            with mpmath.workdps(DIGITS):
+            with working_precision(mpmath_dps=DIGITS):
                 for j in (j for j in range(len(grid) - 1) if ranks[j] != ranks[j + 1]):
                     for i in (j, j + 1):
                         want = naive.truncation_rank(d, float(grid[i]), eps)
@@ -546,7 +547,7 @@ def verified_endpoints(d: int, eps: float) -> dict[int, float]:
     endpoints = tails.plateau_endpoints(d, eps, -(d / 2 + 10), 10.0)
     assert sorted(endpoints) == list(range(1, d)), (
         f"plateau endpoints found for k = {sorted(endpoints)}, expected 1..{d - 1} (d={d}, ε={eps})")
-    with mpmath.workdps(DIGITS):
+    with working_precision(mpmath_dps=DIGITS):
         for k, b in endpoints.items():
             before, after = naive.tail_mass(d, k, b - ROOT_HALF_WIDTH), naive.tail_mass(d, k, b + ROOT_HALF_WIDTH)
             assert before > eps >= after, (
@@ -564,7 +565,7 @@ def test_transitions_straddle_plateau_endpoints(evidence):
     for seed in (1, 2):
         for d, eps, alphas in random_exponent_sequences(seed):
             B = np.array(sorted(verified_endpoints(d, eps).values()))
-            with mpmath.workdps(DIGITS):
+            with working_precision(mpmath_dps=DIGITS):
                 walk = [naive.truncation_rank(d, a, eps) for a in alphas]
             steps = tails.rank_transitions(alphas, eps, d)
             want = [j for j in range(len(alphas) - 1) if walk[j] != walk[j + 1]]
@@ -593,7 +594,7 @@ def test_tail_margin_gives_the_endpoint_distance(evidence):
     for seed in (1, 2):
         for d, eps, alphas in random_exponent_sequences(seed):
             B = np.array(sorted(verified_endpoints(d, eps).values()))
-            with mpmath.workdps(DIGITS):
+            with working_precision(mpmath_dps=DIGITS):
                 eta = min(abs(t - eps) for a in alphas for t in mp_tail_masses(d, a)[1:d])
             gamma = float(eta) / tails.tail_mass_lipschitz_constant(d)
             dist = min(float(np.min(np.abs(B - a))) for a in alphas)

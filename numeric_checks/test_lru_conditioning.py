@@ -54,6 +54,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import impl.diagonal_rnn.vandermonde as vm
+from impl.precision import working_precision
 
 ROOTS = "lru.roots_of_unity_conditioning"
 REAL = "lru.real_eigen_ill_conditioned"
@@ -86,9 +87,7 @@ def test_roots_of_unity_give_a_gram_matrix_n_times_identity(N, evidence):
         assert got == want, f"N={N}: Σ_n ω^(n·{shift}) reduces to {got}, not {want}"
 
     # impl's balls: V^H V − N·I contains 0 entrywise, for phase offsets 0 and 1/3
-    saved = flint.ctx.prec
-    try:
-        flint.ctx.prec = CERTIFY_BITS
+    with working_precision(flint_bits=CERTIFY_BITS):
         for phase in (0, flint.fmpq(1, 3)):
             G = vm.gram_matrix(vm.vandermonde_ball_matrix(vm.roots_of_unity(N, 1, phase), N))
             worst = flint.arb(0)
@@ -102,8 +101,6 @@ def test_roots_of_unity_give_a_gram_matrix_n_times_identity(N, evidence):
             kappa_upper = ((1 + worst) / (1 - worst)).sqrt()
             evidence.figure("max over N of the certified upper bound on κ₂ − 1 (roots of unity)",
                             float((kappa_upper - 1).upper()), "1", keep="max")
-    finally:
-        flint.ctx.prec = saved
 
     # impl's fast κ₂ on the float64 roots the LRU experiment uses
     nodes = torch.polar(torch.ones(N, dtype=torch.float64), 2 * math.pi * torch.arange(N, dtype=torch.float64) / N)
@@ -123,16 +120,12 @@ def test_scaled_roots_have_condition_number_r_to_the_minus_n_minus_one(r, N, evi
         def V(bits, phase=phase):
             return vm.vandermonde_ball_matrix(vm.roots_of_unity(N, radius, phase), N)
         # the singular values themselves: V^H V = N·diag(r^{2j})
-        saved = flint.ctx.prec
-        try:
-            flint.ctx.prec = CERTIFY_BITS
+        with working_precision(flint_bits=CERTIFY_BITS):
             G = vm.gram_matrix(V(CERTIFY_BITS))
             for i, j, g in entries(G):
                 target = N * flint.arb(radius) ** (2 * i) if i == j else flint.arb(0)
                 assert (g - target).contains(0), (f"r={r}, N={N}, phase {phase}: (V^H V)[{i},{j}] = {g}, "
                                                   f"but N·r^(2j) δ gives {target}")
-        finally:
-            flint.ctx.prec = saved
         kappa = vm.certified_condition_number(V)
         assert kappa.overlaps(want), (f"r={r}, N={N}, phase {phase}: certified κ₂ = {kappa}, but "
                                       f"r^-(N-1) = {want}")
@@ -189,7 +182,7 @@ def certified_kappa(values: list[float]) -> flint.arb:
 
 def mpmath_svd_kappa(values: list[float], digits: int = 80) -> float:
     """κ₂ from mpmath's SVD of V built here (independent of impl)."""
-    with mpmath.workdps(digits):
+    with working_precision(mpmath_dps=digits):
         V = mpmath.matrix([[mpmath.mpf(v) ** j for j in range(len(values))] for v in values])
         s = mpmath.svd_r(V, compute_uv=False)
         return float(max(s) / min(s))

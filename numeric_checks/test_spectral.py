@@ -35,6 +35,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 # impl functions are looked up at call time (spectra.f), so the negative controls can replace them
+from impl.precision import working_precision
 from impl.spectral import rank_formulas, spectra
 from impl.testing import one_linear_algebra_thread  # noqa: F401  (autouse: one LAPACK thread)
 
@@ -58,7 +59,7 @@ MAX_D = 4096
 @functools.lru_cache(maxsize=None)
 def exact_partial_sums(alpha: float) -> tuple:
     """(S_0, S_1, …, S_4096), S_r = Σ_{i≤r} i^{−2α} summed term by term at 50 digits (α as the float given)."""
-    with mpmath.workdps(DIGITS):
+    with working_precision(mpmath_dps=DIGITS):
         power = -2 * mpmath.mpf(alpha)
         sums = [mpmath.mpf(0)]
         for i in range(1, MAX_D + 1):
@@ -89,7 +90,7 @@ def exact_truncation_rank(alpha: float, eps: float, d: int) -> tuple[int, float]
     """min{r : S_r >= (1 − ε) S_d} by walking the 50-digit partial sums, and the margin
     min(S_r − target, target − S_{r−1}) / S_d by which that rank is decided."""
     sums = exact_partial_sums(alpha)
-    with mpmath.workdps(DIGITS):
+    with working_precision(mpmath_dps=DIGITS):
         target = (1 - mpmath.mpf(eps)) * sums[d]
         r = bisect.bisect_left(sums, target, 1, d + 1)
         margin = min(sums[r] - target, target - sums[r - 1]) / sums[d]
@@ -194,7 +195,7 @@ def test_condition_number_of_the_spectrum_is_r_to_the_alpha(alpha, d, rank_fract
 def test_condition_number_at_every_rank_up_to_4096(alpha, evidence):
     sigma = spectra.power_law_spectrum(MAX_D, alpha, 2.5)
     worst = 0.0
-    with mpmath.workdps(DIGITS):
+    with working_precision(mpmath_dps=DIGITS):
         a = mpmath.mpf(alpha)
         for r in range(1, MAX_D + 1):
             got = float(spectra.condition_number(sigma, r))
@@ -209,7 +210,7 @@ def test_condition_number_at_every_rank_up_to_4096(alpha, evidence):
 def check_svd_condition_numbers(alpha: float, n: int, seed: int, evidence) -> None:
     M = spectra.matrix_with_spectrum(spectra.power_law_spectrum(n, alpha), n, n, generator=torch.Generator().manual_seed(seed))
     s = torch.linalg.svdvals(M)
-    with mpmath.workdps(DIGITS):
+    with working_precision(mpmath_dps=DIGITS):
         a = mpmath.mpf(alpha)
         want = torch.tensor([float(mpmath.power(r, a)) for r in range(1, n + 1)], dtype=F64)
     # a backward-stable SVD moves every σ_r by <= n·eps·σ_1 (here plus the construction's rounding of
@@ -248,7 +249,7 @@ def test_partial_sums_against_the_document_integral(evidence):
     for alpha in ALPHAS:
         sums = exact_partial_sums(alpha)
         doc = rank_formulas.variance_integral_approximation(r_grid, torch.tensor(alpha, dtype=F64))
-        with mpmath.workdps(DIGITS):
+        with working_precision(mpmath_dps=DIGITS):
             a = mpmath.mpf(alpha)
             tail_total = mpmath.zeta(2 * a)
             for r, approx in zip(RANKS, doc.tolist(), strict=True):
@@ -292,7 +293,7 @@ def test_captured_fraction_against_step_3(evidence):
             doc = rank_formulas.captured_fraction_approximation(
                 torch.tensor(ranks, dtype=F64), float(d), torch.tensor(alpha, dtype=F64)).tolist()
             for r, approx in zip(ranks, doc, strict=True):
-                with mpmath.workdps(DIGITS):
+                with working_precision(mpmath_dps=DIGITS):
                     exact = sums[r] / sums[d]
                 impl_err = float(abs(float(fraction[r - 1]) - exact) / exact)
                 assert impl_err <= d * EPS, (
@@ -303,7 +304,7 @@ def test_captured_fraction_against_step_3(evidence):
                 within, total = within + (err <= ACCURACY), total + 1
                 if err > worst[0]:
                     worst = (err, (alpha, r, d, float(exact), approx))
-    with mpmath.workdps(DIGITS):
+    with working_precision(mpmath_dps=DIGITS):
         op_exact = float(exact_partial_sums(OP_ALPHA)[OP_R] / exact_partial_sums(OP_ALPHA)[OP_D])
     op_doc = rank_formulas.captured_fraction_approximation(OP_R, OP_D, OP_ALPHA)
     evidence.figure("max relative error of impl's captured_variance vs the exact fraction", worst_impl, "1")
@@ -320,10 +321,10 @@ def test_captured_fraction_against_step_3(evidence):
 
 
 @pytest.mark.claim("spectral.variance_integral")
+@working_precision(flint_bits=BITS)
 def test_certified_errors_of_the_variance_approximations(evidence):
     """Ball arithmetic (python-flint, 200 bits): the exact sums by Hurwitz zeta, the document's
     expressions (impl's functions evaluated on balls), and the relative errors decided against 10%."""
-    flint.ctx.prec = BITS
     refuted, confirmed, undecided = [], 0, []
     for alpha in (1.1, 1.35, 1.5, 2.0):
         a = ball(alpha)
@@ -406,10 +407,10 @@ def test_predicted_rank_against_the_exact_truncation_rank(evidence):
 
 
 @pytest.mark.claim("spectral.optimal_rank_formula")
+@working_precision(flint_bits=BITS)
 def test_certified_exact_rank_refutes_the_formula(evidence):
     """The exact rank r* bracketed in ball arithmetic: S_{r*−1} < (1 − ε) S_d <= S_{r*}, and the
     prediction (impl's predicted_rank evaluated on balls) decided against 10% of r*."""
-    flint.ctx.prec = BITS
     refuted, confirmed, undecided = [], 0, []
     for alpha in (1.1, 1.35, 2.0):
         a = ball(alpha)
@@ -449,7 +450,7 @@ ratios = st.floats(0.05, 0.5)
 
 
 def implied_alpha_50_digits(ratio: float, eps: float) -> mpmath.mpf:
-    with mpmath.workdps(DIGITS):
+    with working_precision(mpmath_dps=DIGITS):
         return (mpmath.log(eps) / mpmath.log(ratio) + 1) / 2
 
 
@@ -486,7 +487,7 @@ def test_the_documents_numbers(evidence):
     alpha = float(rank_formulas.implied_alpha(0.17, OP_EPS))
     assert abs(alpha - 1.35) < 0.005, f"α = {alpha} from r*/d = 0.17, ε = 0.05 is not 1.35 to two decimals"
     forward = float(rank_formulas.predicted_optimal_ratio(torch.tensor(OP_ALPHA, dtype=F64), OP_EPS))
-    with mpmath.workdps(DIGITS):
+    with working_precision(mpmath_dps=DIGITS):
         want = mpmath.power(mpmath.mpf(OP_EPS), 1 / (2 * mpmath.mpf(OP_ALPHA) - 1))
     evidence.figure("forward ε^(1/(2α−1)) at α = 1.35, ε = 0.05", forward, "1")
     assert abs(forward - want) <= 16 * EPS * want and abs(forward - 0.17) < 0.005, (

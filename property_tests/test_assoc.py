@@ -41,6 +41,7 @@ from hypothesis import strategies as st
 import impl.polynomial_rnn as polynomial_rnn
 import impl.scan.affine as affine
 from impl.elman import StockElman
+from impl.precision import working_precision
 from impl.testing import TOLERANCES, dyadic_rationals, rational_matrices, relative_rms_error, to_tensor
 
 NONZERO = 1e-6          # a fit residual above this is not float64 round-off of an exact collapse
@@ -266,18 +267,18 @@ GRID = np.linspace(-3.0, 3.0, 241)          # pre-activations u = W h + x₁ cov
 
 
 @pytest.mark.claim("assoc.tanh_not_affine_step")
+@working_precision(flint_bits=200)
 def test_lean_witness_certified_and_on_impl(evidence):
     """W = 1, x₁ = x₂ = 0. If tanh(tanh h) = tanh(a h + b) for all h then tanh h = a h + b (tanh is
     injective); h = 0, 1, 2 give b = 0, a = tanh 1, tanh 2 = 2 tanh 1 — false since 2 tanh 1 − tanh 2 > 0,
     certified here in mpmath (60 digits) and by an arb ball. On impl: the best affine fit of z₂ = tanh h
     over h ∈ [−3, 3] leaves the residual mpmath computes for that grid; the best one-step fit of the
     outputs stays above NONZERO."""
-    with mpmath.workdps(60):
+    with working_precision(mpmath_dps=60):
         gap = 2 * mpmath.tanh(1) - mpmath.tanh(2)
         grid = [mpmath.mpf(float(u)) for u in GRID]
         exact_residual = exact_best_affine_residual_of_tanh(grid)
     assert gap > 0, f"2 tanh 1 − tanh 2 = {gap}"
-    flint.ctx.prec = 200
     ball = 2 * flint.arb(1).tanh() - flint.arb(2).tanh()
     assert ball > 0, f"arb ball of 2 tanh 1 − tanh 2 = {ball} does not exclude 0"
     evidence.figure("2·tanh(1) − tanh(2) (mpmath, 60 digits)", mpmath.nstr(gap, 30), "1")
@@ -409,15 +410,15 @@ ALPHAS = [Fraction(1, 4), Fraction(1, 2), Fraction(9, 10), Fraction(999, 1000), 
 
 
 @pytest.mark.claim("assoc.polynomial_not_associative")
+@working_precision(flint_bits=200)
 def test_polynomial_witness_certified(evidence):
     """Witness w = 1, x₁ = x₂ = 0: two steps give abs(h)^(α²). If that equals abs(a h + b)^α for all h,
     then abs(h)^α = abs(a h + b); h = 0, 1, 2 give b = 0, |a| = 1 and 2^α = 2, false for α ≠ 1.
     Certified: 2^α − 2 ≠ 0 in mpmath (60 digits) and as an arb ball excluding 0, for α on a grid
     reaching 1 ± 10⁻⁹; and impl's two steps at h = 0, 1, 2 are (0, 1, 2^(α²))."""
-    flint.ctx.prec = 200
     smallest = None
     for alpha in ALPHAS + [1 - Fraction(1, 10**9), 1 + Fraction(1, 10**9)]:
-        with mpmath.workdps(60):
+        with working_precision(mpmath_dps=60):
             gap = mpmath.power(2, mpmath.mpf(alpha.numerator) / alpha.denominator) - 2
         ball = flint.arb(2) ** flint.arb(flint.fmpq(alpha.numerator, alpha.denominator)) - 2
         assert gap != 0 and (ball > 0 or ball < 0), f"α = {alpha}: 2^α − 2 = {gap}, arb {ball}"

@@ -29,6 +29,7 @@ from torch.func import jacrev
 
 import impl.elman.models as models
 import impl.elman.naive as naive
+from impl.precision import working_precision
 from impl.testing import TOLERANCES
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -44,7 +45,7 @@ MP_DIGITS = 60
 
 def mp_tanh_prime(x: float) -> mpmath.mpf:
     """The exact-to-60-digits tanh′(x) = sech²(x), from mpmath (shares no code with torch)."""
-    with mpmath.workdps(MP_DIGITS):
+    with working_precision(mpmath_dps=MP_DIGITS):
         return mpmath.sech(mpmath.mpf(x)) ** 2
 
 
@@ -145,9 +146,7 @@ def test_tanh_derivative_certified_strictly_inside_0_1(evidence):
     """python-flint (arb): for every ball X of a cover of [−20, −2⁻²⁰] ∪ [2⁻²⁰, 20], the enclosure
     of 1 − tanh(X)² lies strictly inside (0, 1); at each ball's centre the enclosure of the
     derivative of tanh (a power series, tanh = (e^{2s} − 1)/(e^{2s} + 1)) overlaps it."""
-    saved = flint.ctx.prec
-    flint.ctx.prec = 128
-    try:
+    with working_precision(flint_bits=128):
         lowest, highest, balls = None, None, 0
         for a, b in _cover():
             for sign in (1, -1):
@@ -170,8 +169,6 @@ def test_tanh_derivative_certified_strictly_inside_0_1(evidence):
                     f"x = {mid!r}: d/dx tanh ∈ {derivative}, 1 − tanh² ∈ {expression}")
         zero = 1 - flint.arb(0).tanh() ** 2
         assert zero == 1, f"1 − tanh(0)² = {zero}, expected exactly 1"
-    finally:
-        flint.ctx.prec = saved
     evidence.figure("balls certified (cover of ±[2^-20, 20])", balls, "")
     evidence.figure("certified lower bound of tanh′ on the cover", float(lowest), "1")
     evidence.figure("certified upper bound of tanh′ on the cover", float(highest), "1")

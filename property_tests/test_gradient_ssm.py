@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from torch.func import jacrev
 
 import impl.ssm.naive as naive
+from impl.precision import working_precision
 from impl.ssm import Mamba2Layer
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -103,7 +104,7 @@ def layer_decays(layer: Mamba2Layer, u_t: torch.Tensor) -> list[mpmath.mpf]:
     u = u_t.detach().cpu().reshape(-1).tolist()
     bias, A_log = layer.dt_bias.detach().cpu().tolist(), layer.A_log.detach().cpu().tolist()
     decays = []
-    with mpmath.workdps(50):
+    with working_precision(mpmath_dps=50):
         for k in range(layer.nheads):
             row = W[len(W) - layer.nheads + k]
             pre = mpmath.fsum(mpmath.mpf(w) * mpmath.mpf(x) for w, x in zip(row, u, strict=True)) + mpmath.mpf(bias[k])

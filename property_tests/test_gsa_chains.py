@@ -30,6 +30,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import impl.geometry.chains as chains
+from impl.precision import working_precision
 from impl.spectral.spectra import matrix_with_spectrum, power_law_spectrum, random_orthogonal
 from impl.testing import dyadic_rationals
 
@@ -191,7 +192,7 @@ SCALES = st.floats(0.1, 10.0)
 
 def balancedness_defect_reference(chain) -> float:
     """max_l ‖W_{l+1}ᵀ W_{l+1} − W_l W_lᵀ‖_F / ‖W_l W_lᵀ‖_F from the float64 entries, in mpmath."""
-    with mpmath.workdps(DIGITS):
+    with working_precision(mpmath_dps=DIGITS):
         Ws = [mpmath.matrix(W.tolist()) for W in chain]
         return max(float(mpmath.mnorm(B.T * B - A * A.T, "f") / mpmath.mnorm(A * A.T, "f"))
                    for A, B in itertools.pairwise(Ws))
@@ -231,7 +232,7 @@ def test_balanced_power_law_chains_have_equal_scale_and_exponent(d, L, c, alpha,
 def hoffman_wielandt_gap(d: int, first: tuple[float, float], second: tuple[float, float]) -> float:
     """‖σ'² − σ²‖_2 / ‖σ²‖_2 for σ = c i^{-α}, σ' = c' i^{-α'} (sorted Gram spectra), in mpmath:
     no pair of symmetric matrices with these spectra is closer in Frobenius norm."""
-    with mpmath.workdps(DIGITS):
+    with working_precision(mpmath_dps=DIGITS):
         (c, a), (c2, a2) = [(mpmath.mpf(x), mpmath.mpf(y)) for x, y in (first, second)]
         gram = [c ** 2 * mpmath.power(i, -2 * a) for i in range(1, d + 1)]
         gram2 = [c2 ** 2 * mpmath.power(i, -2 * a2) for i in range(1, d + 1)]

@@ -1,6 +1,8 @@
 """impl.elman.variants.FactoredElman against a plain step loop written from its equations, for
 every dense / low-rank choice of W_h, W_x, W_z, with and without tanh; its E5 special case
-against impl's E5Layer; the spectral-norm cap; initialisation and argument checks."""
+against impl's E5Layer; the spectral-norm cap; initialisation and argument checks.
+LowRankStockElman (W_h = U V through StockElman's public `path_arguments` hook) against the stock
+step loop on both paths, and ProjectedElman's shared draws."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from impl.elman.models import E5Layer
-from impl.elman.variants import SPECTRAL_CAP, FactoredElman
+from impl.elman.variants import SPECTRAL_CAP, FactoredElman, LowRankStockElman, ProjectedElman
 from impl.testing import one_linear_algebra_thread  # noqa: F401  (autouse: one LAPACK thread)
 
 DIM, RANK, BATCH, T = 7, 3, 2, 5
@@ -117,3 +119,32 @@ def test_bad_arguments_are_refused(bad, message):
 def test_wrong_input_shape_is_refused():
     with pytest.raises(ValueError, match="x must be"):
         FactoredElman(DIM, None, None, None)(torch.zeros(1, 3, DIM + 1))
+
+
+@pytest.mark.parametrize("path", ["fast", "reference"])
+def test_low_rank_stock_elman_runs_w_h_as_u_v(path):
+    layer = LowRankStockElman(DIM, DIM, RANK, generator=torch.Generator().manual_seed(2)).double()
+    layer.path = path
+    x = torch.randn(BATCH, T, DIM, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    h0 = torch.randn(BATCH, DIM, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    y, h_T = layer(x, h0)
+    W_h, h, want = layer.U @ layer.V, h0, []
+    for t in range(T):
+        h = torch.tanh(x[:, t] @ layer.W_x.T + h @ W_h.T + layer.b)
+        want.append(h)
+    torch.testing.assert_close(y, torch.stack(want, dim=1), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(h_T, h, rtol=1e-12, atol=1e-12)
+    assert torch.equal(layer.effective, W_h) and not hasattr(layer, "W_h")
+    torch.testing.assert_close(layer.step_jacobian(h0[0], x[0, 0]),
+                               torch.func.jacrev(lambda v: layer.step(v, x[0, 0]))(h0[0]))
+
+
+def test_projected_elman_variants_of_a_seed_share_the_projection_and_w_x():
+    dense, low = (ProjectedElman(DIM, rank, torch.Generator().manual_seed(6)) for rank in (None, RANK))
+    assert torch.equal(dense.out_proj.weight, low.out_proj.weight)
+    assert torch.equal(dense.recurrence.W_x, low.recurrence.W_x)
+    assert isinstance(low.recurrence, LowRankStockElman) and low.recurrence.rank == RANK
+    x = torch.randn(BATCH, T, DIM, generator=torch.Generator().manual_seed(7))
+    torch.testing.assert_close(low(x), F.linear(low.recurrence(x)[0], low.out_proj.weight))
+    with pytest.raises(ValueError, match=r"LowRankStockElman: rank must be in \[1, 7\), got 7"):
+        ProjectedElman(DIM, DIM, torch.Generator().manual_seed(6))

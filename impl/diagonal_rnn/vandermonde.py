@@ -25,6 +25,8 @@ import mpmath
 import numpy as np
 import torch
 
+from ..precision import working_precision
+
 
 def vandermonde_rows(nodes: Sequence, columns: int) -> list[list]:
     """V[n][j] = nodes[n]^j for j = 0..columns−1, each row by repeated multiplication, in the
@@ -82,11 +84,9 @@ def certified_condition_number(V_of_precision, min_bits: int = 128, max_bits: in
     algorithm; clusters of a repeated eigenvalue enclosed together); κ₂ = sqrt(λ_max/λ_min). The
     precision doubles until the enclosures exist and κ₂'s ball is narrower than `rel_width`
     relative."""
-    saved = flint.ctx.prec
     bits = min_bits
-    try:
-        while bits <= max_bits:
-            flint.ctx.prec = bits
+    while bits <= max_bits:
+        with working_precision(flint_bits=bits):
             G = gram_matrix(V_of_precision(bits))
             try:
                 eigenvalues = G.eig(algorithm="rump")
@@ -108,10 +108,8 @@ def certified_condition_number(V_of_precision, min_bits: int = 128, max_bits: in
             kappa = (highest / lowest).sqrt()
             if float(kappa.rad()) <= rel_width * float(kappa.mid()):
                 return kappa
-            bits *= 2
-        raise ArithmeticError(f"certified_condition_number: no tight enclosure within {max_bits} bits")
-    finally:
-        flint.ctx.prec = saved
+        bits *= 2
+    raise ArithmeticError(f"certified_condition_number: no tight enclosure within {max_bits} bits")
 
 
 def condition_number(nodes: torch.Tensor, columns: int, start_bits: int = 256) -> float:
@@ -121,11 +119,9 @@ def condition_number(nodes: torch.Tensor, columns: int, start_bits: int = 256) -
     G⁻¹ is certified invertible with entries accurate to 20 digits; κ₂² = λ_max(G) λ_max(G⁻¹), both
     largest eigenvalues taken in float64 from the ball midpoints (relative error ~1e-16)."""
     values = [complex(z) for z in nodes.to(torch.complex128).tolist()]
-    saved = flint.ctx.prec
     bits = start_bits
-    try:
-        while True:
-            flint.ctx.prec = bits
+    while True:
+        with working_precision(flint_bits=bits):
             G = gram_matrix(vandermonde_ball_matrix(values, columns))
             try:
                 G_inv = G.inv()
@@ -138,8 +134,6 @@ def condition_number(nodes: torch.Tensor, columns: int, start_bits: int = 256) -
                 bits *= 2
                 continue
             return math.sqrt(_largest_eigenvalue(G) * _largest_eigenvalue(G_inv))
-    finally:
-        flint.ctx.prec = saved
 
 
 def _largest_eigenvalue(M: flint.acb_mat) -> float:
@@ -152,7 +146,7 @@ def _largest_eigenvalue(M: flint.acb_mat) -> float:
 
 def mpmath_condition_number(nodes: torch.Tensor, columns: int, digits: int = 60) -> float:
     """κ₂ from mpmath's SVD at `digits` digits (the cross-check of `condition_number`)."""
-    with mpmath.workdps(digits):
+    with working_precision(mpmath_dps=digits):
         if nodes.is_complex():
             V = mpmath.matrix([[mpmath.mpc(complex(z)) ** j for j in range(columns)] for z in nodes.tolist()])
             s = mpmath.svd_c(V, compute_uv=False)

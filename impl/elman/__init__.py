@@ -3,8 +3,11 @@
 - `naive`: plain step-by-step references (`*_reference`), and `tanh_derivative`.
 - `fast`: the same recurrences with the input projections hoisted out of the loop (`*_fast`).
 - `models`: the nn.Modules researchers use (`path="fast"` or `"reference"`), each with
-  `state_size`, `recurrent_matrix()`, `step(h, x_t)` and `step_jacobian(h, x_t)`;
-  `num_parameters(module)`.
+  `state_size`, `recurrent_matrix()`, `step(h, x_t)`, `step_jacobian(h, x_t)` and
+  `path_arguments()` (the hook a variant overrides); `num_parameters(module)` (impl/parameters.py).
+- `variants`: the experiments' variants: `FactoredElman` (each of E5's matrices dense or low rank,
+  tanh optional), `LowRankStockElman` (stock Elman with W_h = U V), `ProjectedElman` (stock Elman
+  + output projection).
 """
 
 from .models import E1Layer, E5Layer, ResidualElman, StockElman, XGatedElman, num_parameters

@@ -12,7 +12,7 @@ Each module also exposes, for gradient analysis:
 - `recurrent_matrix()`: the matrix the step applies to h (normalised W_h, or U_h V_h for E5);
 - `step(h, x_t)`: one step h_{t-1} ↦ h_t for h (..., state_size), x_t (..., input_dim);
 - `step_jacobian(h, x_t)`: ∂h_t/∂h_{t-1} in closed form, (..., state_size, state_size).
-`num_parameters(module)` counts trainable parameters (buffers excluded).
+`num_parameters(module)` (impl/parameters.py) counts the real scalars a module trains.
 
 Spectral normalisation (E1, X-gated, as in the public `ekg/elman` code): the step uses
 W_h · 0.99 / σ̂ with σ̂ = abs(uᵀ W_h v), where u, v come from 3 power-iteration steps that
@@ -35,17 +35,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..parameters import num_parameters  # noqa: F401  (re-exported: impl.elman.num_parameters)
 from . import fast, naive
 
 PATHS = ("fast", "reference")
 SPECTRAL_TARGET = 0.99
 POWER_ITERATION_STEPS = 3
 _EPS = 1e-8                       # guards the normalisation when W_h = 0 (as the source does)
-
-
-def num_parameters(module: nn.Module) -> int:
-    """Number of trainable scalars of a module (buffers such as power-iteration vectors excluded)."""
-    return sum(p.numel() for p in module.parameters())
 
 
 def _power_iteration(W: torch.Tensor, u: torch.Tensor, steps: int = POWER_ITERATION_STEPS):
@@ -77,7 +73,7 @@ class _TanhRecurrence(nn.Module):
     """Shared plumbing: validation, path dispatch, the tanh step and its closed-form Jacobian.
 
     A subclass sets `family` (the name stem of its path functions), builds its parameters
-    and defines `pre_activation`, `recurrent_matrix` and `_path_arguments`."""
+    and defines `pre_activation`, `recurrent_matrix` and `path_arguments`."""
 
     family = ""
 
@@ -133,7 +129,7 @@ class _TanhRecurrence(nn.Module):
         self._check_sequence(x, h0)
         module = fast if self.path == "fast" else naive
         run = getattr(module, f"{self.family}_{self.path}")
-        return run(*self._path_arguments(), x, h0)
+        return run(*self.path_arguments(), x, h0)
 
     def pre_activation(self, h: torch.Tensor, x_t: torch.Tensor) -> torch.Tensor:
         """z_t, the argument of the step's tanh, (..., state_size)."""
@@ -143,7 +139,11 @@ class _TanhRecurrence(nn.Module):
         """The (state_size, state_size) matrix applied to h_{t-1} inside the tanh."""
         raise NotImplementedError
 
-    def _path_arguments(self) -> tuple:
+    def path_arguments(self) -> tuple:
+        """The tensors `forward` passes to the path function (`fast.<family>_fast` or
+        `naive.<family>_reference`) before x and h0, built at every call (so in training mode E1's and
+        X-gated's power iteration advances, as in a forward). The hook for a variant that builds a
+        matrix differently (impl.elman.variants.LowRankStockElman returns W_h = U V)."""
         raise NotImplementedError
 
     def step(self, h: torch.Tensor, x_t: torch.Tensor) -> torch.Tensor:
@@ -226,7 +226,7 @@ class StockElman(_TanhRecurrence):
     def recurrent_matrix(self):
         return self.W_h
 
-    def _path_arguments(self):
+    def path_arguments(self):
         return self.W_x, self.W_h, self.b
 
     def extra_repr(self):
@@ -287,7 +287,7 @@ class E1Layer(_SpectralNormMixin, _TanhRecurrence):
         x_part = F.linear(x_t, self.in_proj.weight[: self.d_inner])      # the x half of the split
         return F.linear(F.silu(x_part), self.W_x, self.b) + F.linear(h, self.recurrent_matrix())
 
-    def _path_arguments(self):
+    def path_arguments(self):
         return (self.in_proj.weight, self.W_x, self.recurrent_matrix(self._fast_path_dtype()), self.b,
                 self.out_proj.weight)
 
@@ -325,7 +325,7 @@ class E5Layer(_TanhRecurrence):
     def recurrent_matrix(self):
         return self.U_h @ self.V_h
 
-    def _path_arguments(self):
+    def path_arguments(self):
         return self.U_h, self.V_h, self.U_x, self.V_x, self.U_z, self.V_z, self.b
 
     def extra_repr(self):
@@ -368,7 +368,7 @@ class XGatedElman(_SpectralNormMixin, _TanhRecurrence):
     def pre_activation(self, h, x_t):
         return F.linear(F.linear(x_t, self.in_proj.weight), self.W_x, self.b) + F.linear(h, self.recurrent_matrix())
 
-    def _path_arguments(self):
+    def path_arguments(self):
         return (self.in_proj.weight, self.W_x, self.recurrent_matrix(self._fast_path_dtype()), self.b,
                 self.W_gate, self.b_gate, self.out_proj.weight)
 

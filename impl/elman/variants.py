@@ -1,4 +1,6 @@
-"""Elman layer variants for the rank-sweep experiments (benchmarks/experiments/test_exp_rank_sweeps.py).
+"""Elman layer variants for the experiments: `FactoredElman` (the rank sweeps,
+impl/experiments/rank_sweeps.py), `LowRankStockElman` and `ProjectedElman` (the gradient-SNR
+experiments, impl/experiments/gradients.py).
 
 `FactoredElman` is the E5 layer (REFERENCE §2) with each of its three matrices made dense or
 low rank independently, and with the tanh optionally removed:
@@ -28,6 +30,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .models import StockElman
 
 SPECTRAL_CAP = 0.99
 MATRICES = ("h", "x", "z")
@@ -116,3 +120,55 @@ class FactoredElman(nn.Module):
     def extra_repr(self) -> str:
         ranks = ", ".join(f"rank_{k}={v}" for k, v in self.ranks.items())
         return f"dim={self.dim}, {ranks}, nonlinear={self.nonlinear}, cap={self.cap}"
+
+
+# ---------------------------------------------------------------- stock Elman, W_h = U V
+
+class LowRankStockElman(StockElman):
+    """StockElman with W_h = U V (U (n, r), V (r, n)); W_x, b and the step are the stock ones.
+
+    Built from the same generator draws as the dense layer (W_x identical for a seed; the dense
+    W_h is drawn and discarded), then U, V orthogonal × sqrt(recurrent_gain), so that U V has r
+    singular values equal to the dense W_h's spectral norm. After each forward, `effective`
+    holds the U V of that pass, for the gradient ∂L/∂W at W = U V."""
+
+    def __init__(self, input_dim: int, state_size: int, rank: int, *, recurrent_gain: float = 0.9,
+                 generator=None):
+        if not 1 <= rank < state_size:
+            raise ValueError(f"LowRankStockElman: rank must be in [1, {state_size}), got {rank}")
+        super().__init__(input_dim, state_size, recurrent_gain=recurrent_gain, generator=generator)
+        del self.W_h
+        self.rank = rank
+        gain = recurrent_gain ** 0.5
+        for name, shape in (("U", (state_size, rank)), ("V", (rank, state_size))):
+            value = nn.init.orthogonal_(torch.empty(*shape, dtype=torch.float64), gain, generator=generator)
+            self.register_parameter(name, nn.Parameter(value.float()))
+        self.effective: torch.Tensor | None = None
+
+    def recurrent_matrix(self):
+        return self.U @ self.V
+
+    def pre_activation(self, h, x_t):
+        return F.linear(x_t, self.W_x, self.b) + F.linear(h, self.recurrent_matrix())
+
+    def path_arguments(self):
+        self.effective = self.recurrent_matrix()
+        return self.W_x, self.effective, self.b
+
+
+class ProjectedElman(nn.Module):
+    """A stock Elman (rank None: dense W_h; else W_h = U V) followed by a bias-free linear map
+    state → dim. The projection is drawn first, so that the dense and low-rank variants of a seed
+    share it (and W_x) exactly."""
+
+    def __init__(self, dim: int, rank: int | None, generator):
+        super().__init__()
+        self.out_proj = nn.Linear(dim, dim, bias=False)
+        with torch.no_grad():
+            self.out_proj.weight.copy_(nn.init.xavier_uniform_(torch.empty(dim, dim, dtype=torch.float64),
+                                                               generator=generator))
+        self.recurrence = (StockElman(dim, dim, generator=generator) if rank is None
+                           else LowRankStockElman(dim, dim, rank, generator=generator))
+
+    def forward(self, x):
+        return self.out_proj(self.recurrence(x)[0])

@@ -5,7 +5,7 @@ Every decision rule is the registry entry's, fixed before looking at the data, a
 function `decide_*` of the measured figures (tested on synthetic figures in
 tests/test_experiment_rules_gradients.py). Sizes come from `at_scale` (read when the cells are
 declared); the small (default) scale is a CPU replica and every test states in its evidence how it
-differs from the original. Every training run is a cell (impl/experiments/cells.py): one per SNR
+differs from the original. Every training run is a cell (claims/cells.py): one per SNR
 run (model, seed, learning rate), one per X-gated/Mamba2 repeat, one per memory-capacity run
 (d, e, seed); benchmarks/experiments/test_exp_gradients.py runs them (`run_cells`) and decides.
 
@@ -18,7 +18,7 @@ preferred 5, at both checkpoints):
   so the only matching pair is d_state = expand = 1 (state = dim for both; the update is then the
   claim's own h_t = a(x_t) ⊙ h_{t−1} + B(x_t) x_t) with the Elman given the projection that
   Mamba2's out_proj has (without it the Elman has 2/3 of the parameters).
-- lowrank.increases_snr: the same Elman with W_h = U V (`LowRankStockElman`, defined here: no
+- lowrank.increases_snr: the same Elman with W_h = U V (`impl.elman.variants.LowRankStockElman`: no
   impl layer is a stock Elman with only W_h factorised; E5 factorises all three maps, which the
   rule's "everything else identical" excludes). U V starts at the dense W_h's spectral norm 0.9.
   The dense Elman runs are shared with the claim above; every variant uses the learning rate
@@ -68,14 +68,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from impl.elman.models import StockElman, XGatedElman, num_parameters
+from impl.elman.variants import LowRankStockElman, ProjectedElman
 from impl.ssm.model import Mamba2Layer
 from impl.training.lm import VOCAB, ByteLM, LMConfig, next_byte_loss
 from impl.training.loop import train
 
-from .cells import Cell, cell_function, make_cell
-from .common import CONFIRMED, INCONCLUSIVE, REFUTED, byte_stream, pyplot, record_spread, save_figure
-from .device import Placement
-from .scale import at_scale, scale
+from claims.cells import Cell, cell_function, make_cell
+from .common import (CONFIRMED, INCONCLUSIVE, REFUTED, byte_stream, pyplot, record_spread, save_figure,
+                     two_panels)
+from claims.device import Placement
+from claims.scale import at_scale, scale
 from .stats import gradient_snr, seeds_to_decide, seeds_to_decide_difference, t_interval, welch_interval
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,10 +85,10 @@ EXPERIMENT = "gradients"
 CHECKPOINTS = ("init", "trained")
 # what the cells run, for their code fingerprint (their own module is always part of it)
 SNR_USES = ("impl.elman", "impl.ssm", "impl.training", "impl.data", "impl.experiments.stats",
-            "impl.experiments.common", "impl.experiments.device")
+            "impl.experiments.common", "claims.device")
 XGATED_USES = ("impl.elman", "impl.ssm", "impl.training", "impl.data", "impl.experiments.common",
-               "impl.experiments.device")
-CAPACITY_USES = ("impl.elman", "impl.experiments.device")
+               "claims.device")
+CAPACITY_USES = ("impl.elman", "claims.device")
 
 
 # ================================================================ decision rules (pure)
@@ -229,56 +231,6 @@ def where_ran(records: list[dict]) -> str:
 
 
 # ================================================================ gradient SNR: models
-
-class LowRankStockElman(StockElman):
-    """StockElman with W_h = U V (U (n, r), V (r, n)); W_x, b and the step are the stock ones.
-
-    Built from the same generator draws as the dense layer (W_x identical for a seed; the dense
-    W_h is drawn and discarded), then U, V orthogonal × sqrt(recurrent_gain), so that U V has r
-    singular values equal to the dense W_h's spectral norm. After each forward, `effective`
-    holds the U V of that pass, for the gradient ∂L/∂W at W = U V."""
-
-    def __init__(self, input_dim: int, state_size: int, rank: int, *, recurrent_gain: float = 0.9,
-                 generator=None):
-        if not 1 <= rank < state_size:
-            raise ValueError(f"LowRankStockElman: rank must be in [1, {state_size}), got {rank}")
-        super().__init__(input_dim, state_size, recurrent_gain=recurrent_gain, generator=generator)
-        del self.W_h
-        self.rank = rank
-        gain = recurrent_gain ** 0.5
-        for name, shape in (("U", (state_size, rank)), ("V", (rank, state_size))):
-            value = nn.init.orthogonal_(torch.empty(*shape, dtype=torch.float64), gain, generator=generator)
-            self.register_parameter(name, nn.Parameter(value.float()))
-        self.effective: torch.Tensor | None = None
-
-    def recurrent_matrix(self):
-        return self.U @ self.V
-
-    def pre_activation(self, h, x_t):
-        return F.linear(x_t, self.W_x, self.b) + F.linear(h, self.recurrent_matrix())
-
-    def _path_arguments(self):
-        self.effective = self.recurrent_matrix()
-        return self.W_x, self.effective, self.b
-
-
-class ProjectedElman(nn.Module):
-    """A stock Elman (rank None: dense W_h; else W_h = U V) followed by a bias-free linear map
-    state → dim. The projection is drawn first, so that the dense and low-rank variants of a seed
-    share it (and W_x) exactly."""
-
-    def __init__(self, dim: int, rank: int | None, generator):
-        super().__init__()
-        self.out_proj = nn.Linear(dim, dim, bias=False)
-        with torch.no_grad():
-            self.out_proj.weight.copy_(nn.init.xavier_uniform_(torch.empty(dim, dim, dtype=torch.float64),
-                                                               generator=generator))
-        self.recurrence = (StockElman(dim, dim, generator=generator) if rank is None
-                           else LowRankStockElman(dim, dim, rank, generator=generator))
-
-    def forward(self, x):
-        return self.out_proj(self.recurrence(x)[0])
-
 
 # ================================================================ gradient SNR: settings
 
@@ -678,7 +630,7 @@ def record_lowrank_snr(evidence, runs: dict, records: list[dict]):
     evidence.note(snr_sizes_note(where_ran(records),
         f"Models: impl's StockElman(state d = {d}) + output projection (the Elman of "
         f"gradient.mamba2_better_quality) with dense W_h ({d}×{d}, orthogonal × 0.9) and with W_h = U V "
-        f"(LowRankStockElman in impl/experiments/gradients.py; U, V orthogonal × √0.9, spectral norm at init "
+        f"(LowRankStockElman in impl/elman/variants.py; U, V orthogonal × √0.9, spectral norm at init "
         f"{spectral[1]:.3f} vs dense {spectral[0]:.3f}); d = {d}" + ("" if d == 256 else " instead of 256")
         + f". Deciding rank r = {r} (r/d = {r / d:.3f} for the rule's 0.176); the same learning rate "
         f"{runs['lr']['elman']:g} (picked for the dense Elman from {LR_GRID}), data order and minibatches for "
@@ -716,9 +668,8 @@ def record_lowrank_snr(evidence, runs: dict, records: list[dict]):
 
 
 def draw_lowrank_snr(runs):
-    plt = pyplot()
     d, ranks = snr_sizes()["dim"], [rank_of(x) for x in RANK_RATIOS]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    fig, axes = two_panels(sharey=True)
     for ax, group, title in zip(axes, ("recurrent", "effective"), ("(U, V) or W_h", "∂L/∂W at W = U V")):
         for c, colour in zip(CHECKPOINTS, ("C0", "C1")):
             measured = [r for r in ranks if c in runs[r][SNR_SEEDS[0]]]
@@ -1020,9 +971,8 @@ def record_xgated(evidence, repeats: list[dict], records: list[dict]):
 
 
 def draw_xgated(repeats, rates, small_rates):
-    plt = pyplot()
     s = xg_sizes()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = two_panels()
     for i, k in enumerate(XG_KINDS):
         axes[0].scatter([i] * len(rates[k]), rates[k], color=f"C{i}", label=f"{k}, batch {s['batch']}")
         axes[0].scatter([i + 0.2] * len(small_rates[k]), small_rates[k], color=f"C{i}", marker="x",
@@ -1251,8 +1201,7 @@ def record_capacity(evidence, runs: dict, records: list[dict]):
 
 
 def draw_capacity(runs):
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = two_panels()
     for i, (name, by_seed) in enumerate(runs.items()):
         r2 = np.stack([run["r2"] for run in by_seed.values()])
         k = np.arange(1, r2.shape[1] + 1)

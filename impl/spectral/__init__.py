@@ -12,6 +12,8 @@
 - `effective_rank`: truncation rank, participation ratio, entropy effective rank, stable rank,
   numerical rank.
 - `weights`: the 2-D floating-point matrices of a safetensors file or torch checkpoint.
+- `report`: every matrix of a model file fitted by all of the above (the `claims spectrum` command's
+  library: a table, JSON records, a figure of α by layer).
 
 Submodules are imported explicitly (`from impl.spectral import fits`): importing this package
 loads none of them, so `impl.spectral.spectra` stays light (no scipy, no powerlaw).

@@ -28,14 +28,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..parameters import num_parameters  # re-exported: impl.ssm.num_parameters
 from . import chunked, naive
 
 PATHS = ("chunked", "reference")
-
-
-def num_parameters(module: nn.Module) -> int:
-    """Number of trainable scalars of a module."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
 class Mamba2Layer(nn.Module):
@@ -93,6 +89,7 @@ class Mamba2Layer(nn.Module):
 
     @property
     def num_parameters(self) -> int:
+        """Real scalars the layer trains (`impl.parameters.num_parameters`)."""
         return num_parameters(self)
 
     @property
