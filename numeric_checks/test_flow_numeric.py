@@ -46,12 +46,6 @@ ALIGNED_TOL = 1e-11   # the non-aligned part of W and U (exactly 0 under the flo
 SHAPE = (5, 3, 4)     # m, k, n: rectangular, so a transposition slip cannot go unnoticed
 
 
-def half_time(sigma: float, s0: float) -> float:
-    """The registry's t½ = ln(σ/s0 − 1)/(2σ): where the logistic mode reaches σ/2 (looked up at
-    call time, so a negative control can plant a wrong constant)."""
-    return math.log(sigma / s0 - 1) / (2 * sigma)
-
-
 # ------------------------------------------------------------- the two integrations
 
 @dataclass
@@ -233,7 +227,7 @@ def test_half_growth_time_is_where_the_integrated_mode_reaches_half(sigma, fract
     horizon = 2 * math.log(sigma / s0) / (2 * sigma) + 2 / sigma
     sol = integrate_scalar(logistic_ode(sigma), s0, [0.0, horizon], rtol=SCALAR_RTOL, atol=0.0, dense=True)
     crossing = brentq(lambda t: sol.sol(t)[0] - sigma / 2, 0.0, horizon, xtol=1e-15, rtol=4 * np.finfo(float).eps)
-    predicted = half_time(sigma, s0)
+    predicted = factorized.half_growth_time(sigma, s0)
     rel = abs(predicted - crossing) / crossing
     approx = math.log(sigma / s0) / (2 * sigma)
     evidence.figure("max relative error of t½ = ln(σ/s0 − 1)/(2σ) vs the ODE's crossing of σ/2", rel, "1", keep="max")
@@ -259,7 +253,7 @@ def test_balanced_matrix_flow_follows_the_logistic_ode(case, evidence):
     seed, sigma, s0 = case
     roots = np.sqrt(s0)
     start = AlignedStart.draw(seed, sigma, roots, roots)
-    slowest = max(half_time(sg, s) for sg, s in zip(sigma, s0, strict=True) if 0 < s < sg)
+    slowest = max(factorized.half_growth_time(sg, s) for sg, s in zip(sigma, s0, strict=True) if 0 < s < sg)
     times = np.linspace(0.0, 3 * slowest, 161)
     flow = integrate_matrix_flow(*start.factors(), start.target(), times)
     w, u, s = aligned_coordinates(start, flow)

@@ -21,8 +21,9 @@ law; the script is not among our sources, so this module redoes the derivation:
   `impl.flow.factorized.factor_gradients` / `end_to_end_velocity` on random float64 inputs, and
   the dsolve solutions, evaluated in mpmath at 50 digits, against `logistic_mode` on grids.
 
-The claims' right-hand sides are module-level `claimed_*` functions, looked up at call time, so
-the negative controls (tests/test_negative_control_flow_symbolic.py) can plant a wrong one.
+The claims' right-hand sides are `impl.flow.laws`'s functions, looked up there at call time, so
+the negative controls (tests/test_negative_control_flow_symbolic.py) plant a wrong one by patching
+that module.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from impl.flow import factorized
+from impl.flow import factorized, laws
+from impl.precision import working_precision
 from impl.testing import relative_rms_error
 
 DIGITS = 50
@@ -51,73 +53,6 @@ IMPL_TOL = 1e-12
 # (m, k, n): W is m×k, U is k×n. (2, 3, 2) and (1, 3, 2) have k > m, n; (2, 2, 2) has square U.
 SHAPES = [(1, 1, 1), (2, 2, 2), (2, 3, 2), (3, 2, 4), (1, 3, 2)]
 SWEEP_SHAPES = [(3, 3, 3), (3, 4, 2), (4, 3, 5), (2, 5, 3), (4, 4, 4), (5, 4, 5), (3, 6, 4)]
-
-
-# ---------------------------------------------------------------- the claims' right-hand sides
-
-def claimed_frobenius_loss(error):
-    """L = ½‖W U − A*‖_F², as a function of the error E = W U − A*."""
-    return sp.Rational(1, 2) * sum(e ** 2 for e in error)
-
-
-def claimed_factor_flow(W, U, A_star):
-    """(dW/dt, dU/dt) = (−(A − A*) Uᵀ, −Wᵀ (A − A*)), A = W U."""
-    E = W @ U - A_star
-    return -E @ U.T, -W.T @ E
-
-
-def claimed_balance_rate(W, U, A_star):
-    """d/dt (WᵀW) = d/dt (U Uᵀ) = −U (A − A*)ᵀ W − Wᵀ (A − A*) Uᵀ (registry notes)."""
-    E = W @ U - A_star
-    return -U @ E.T @ W - W.T @ E @ U.T
-
-
-def claimed_end_to_end(W, U, A_star):
-    """dA/dt = −(A − A*)(UᵀU) − (W Wᵀ)(A − A*)."""
-    E = W @ U - A_star
-    return -E @ (U.T @ U) - (W @ W.T) @ E
-
-
-def claimed_aligned_rates(w, u, sigma):
-    """One aligned mode: (dw/dt, du/dt) = (−u (s − σ), −w (s − σ)), s = w u."""
-    s = w * u
-    return -u * (s - sigma), -w * (s - sigma)
-
-
-def claimed_mode_law(w, u, sigma):
-    """ds/dt = −(w² + u²)(s − σ)."""
-    return -(w ** 2 + u ** 2) * (w * u - sigma)
-
-
-def claimed_balanced_law(s, sigma):
-    """ds/dt = 2 s (σ − s) for w = u."""
-    return 2 * s * (sigma - s)
-
-
-def claimed_logistic_solution(t, sigma, s0):
-    """s(t) = σ s0 e^{2σt} / (σ − s0 + s0 e^{2σt})."""
-    growth = sp.exp(2 * sigma * t)
-    return sigma * s0 * growth / (sigma - s0 + s0 * growth)
-
-
-def claimed_half_time(sigma, s0):
-    """s(t½) = σ/2 at t½ = ln(σ/s0 − 1)/(2σ)."""
-    return sp.log(sigma / s0 - 1) / (2 * sigma)
-
-
-def claimed_off_target_law(s):
-    """σ = 0, balanced: ds/dt = −2 s²."""
-    return -2 * s ** 2
-
-
-def claimed_unbalanced_off_target_law(w, u):
-    """σ = 0, aligned but unbalanced: ds/dt = −(w² + u²) s."""
-    return -(w ** 2 + u ** 2) * (w * u)
-
-
-def claimed_off_target_solution(t, s0):
-    """σ = 0: s(t) = s0 / (1 + 2 s0 t)."""
-    return s0 / (1 + 2 * s0 * t)
 
 
 # ---------------------------------------------------------------- the derivation
@@ -184,7 +119,7 @@ def check_factor_flow(shapes, evidence) -> None:
     start, entries = time.perf_counter(), 0
     for m, k, n in shapes:
         flow = derive_factor_flow(m, k, n)
-        claimed_W, claimed_U = claimed_factor_flow(flow.W, flow.U, flow.A_star)
+        claimed_W, claimed_U = laws.factor_flow(flow.W, flow.U, flow.A_star)
         for what, derived, claimed in (("dW/dt", flow.flow_W, claimed_W), ("dU/dt", flow.flow_U, claimed_U)):
             bad = nonzero_entries(derived - claimed)
             assert not bad, (f"{shape_name(m, k, n)}: {what} = −∂L/∂θ (sympy.diff entry by entry) minus the "
@@ -202,7 +137,7 @@ def check_end_to_end(shapes, evidence) -> None:
     for m, k, n in shapes:
         flow = derive_factor_flow(m, k, n)
         velocity = (flow.W * flow.U).applyfunc(lambda a: time_derivative(a, flow.rates))
-        bad = nonzero_entries(velocity - claimed_end_to_end(flow.W, flow.U, flow.A_star))
+        bad = nonzero_entries(velocity - laws.end_to_end(flow.W, flow.U, flow.A_star))
         assert not bad, (f"{shape_name(m, k, n)}: dA/dt (chain rule of A = W U over the derived factor flow) "
                          f"minus the claimed −(A−A*)UᵀU − WWᵀ(A−A*) does not vanish: {show(bad)}")
         entries += m * n
@@ -231,7 +166,7 @@ def test_whitened_population_loss_is_the_frobenius_loss(evidence):
         squared = sp.Poly(sp.expand(sum(v ** 2 for v in error * x)), *x)
         moment = {tuple(2 if l == j else 0 for l in range(n)): 1 for j in range(n)}   # E[x_j²] = 1, E[x_j x_l] = 0
         population = sp.Rational(1, 2) * sum(c * moment.get(monom, 0) for monom, c in squared.terms())
-        residual = sp.expand(population - claimed_frobenius_loss(error))
+        residual = sp.expand(population - laws.frobenius_loss(error))
         assert residual == 0, f"m={m}, n={n}: ½E‖Ex‖² minus the claimed ½‖E‖_F² = {residual}"
     evidence.figure("shapes (m, n) compared", len(SHAPES), "shapes")
 
@@ -244,7 +179,7 @@ def test_balance_is_conserved_by_the_derived_flow(evidence):
     entries = 0
     for m, k, n in SHAPES:
         flow = derive_factor_flow(m, k, n)
-        claimed = claimed_balance_rate(flow.W, flow.U, flow.A_star)
+        claimed = laws.balance_rate(flow.W, flow.U, flow.A_star)
         for what, gram in (("d/dt(WᵀW)", flow.W.T * flow.W), ("d/dt(UUᵀ)", flow.U * flow.U.T)):
             rate = gram.applyfunc(lambda g: time_derivative(g, flow.rates))
             bad = nonzero_entries(rate - claimed)
@@ -430,7 +365,7 @@ def check_aligned_form(sweep: bool, evidence) -> None:
         for name, frame in (("PᵀP", case.P.T * case.P), ("QᵀQ", case.Q.T * case.Q), ("RᵀR", case.R.T * case.R)):
             assert not nonzero_entries(frame - sp.eye(frame.rows), decide=case.decide), f"{case.name}: {name} ≠ I"
         flow_W, flow_U = aligned_flow(sweep, index)
-        rates = [claimed_aligned_rates(w, u, s) for w, u, s in zip(case.w, case.u, case.sigma)]
+        rates = [laws.aligned_rates(w, u, s) for w, u, s in zip(case.w, case.u, case.sigma)]
         for what, derived, claimed in (
                 ("dW/dt − P diag(ẇ) Rᵀ", flow_W, case.P * sp.diag(*[r[0] for r in rates]) * case.R.T),
                 ("dU/dt − R diag(u̇) Qᵀ", flow_U, case.R * sp.diag(*[r[1] for r in rates]) * case.Q.T)):
@@ -453,9 +388,9 @@ def check_mode_law(sweep: bool, evidence) -> None:
             w_rate = case.decide((case.P[:, j].T * flow_W * case.R[:, j])[0])
             u_rate = case.decide((case.R[:, j].T * flow_U * case.Q[:, j])[0])
             rate = case.decide(time_derivative(w * u, {w: w_rate, u: u_rate}))
-            residual = case.decide(rate - claimed_mode_law(w, u, sigma))
+            residual = case.decide(rate - laws.mode_law(w, u, sigma))
             assert residual == 0, (f"{case.name}, mode {j + 1}: ds/dt (chain rule over the derived flow) = {rate}, "
-                                   f"claimed {claimed_mode_law(w, u, sigma)}; residual {residual}")
+                                   f"claimed {laws.mode_law(w, u, sigma)}; residual {residual}")
             modes += 1
     evidence.figure("aligned modes whose ds/dt equals the claimed law", modes, "modes")
 
@@ -519,8 +454,8 @@ def test_balanced_mode_follows_the_logistic_law(evidence):
     slow start, acceleration, saturation)."""
     w, u, sigma, rates = scalar_mode()
     rate = time_derivative(w * u, rates).subs(u, w)
-    residual = sp.expand(rate - claimed_balanced_law(w ** 2, sigma))
-    assert residual == 0, (f"balanced ds/dt = {sp.factor(rate)}, claimed {claimed_balanced_law(w ** 2, sigma)}: "
+    residual = sp.expand(rate - laws.balanced_law(w ** 2, sigma))
+    assert residual == 0, (f"balanced ds/dt = {sp.factor(rate)}, claimed {laws.balanced_law(w ** 2, sigma)}: "
                            f"residual {residual}")
     balance = sp.expand(time_derivative(w ** 2 - u ** 2, rates))
     assert balance == 0, f"d(w² − u²)/dt = {balance} along the derived flow"
@@ -540,14 +475,14 @@ def test_logistic_closed_form_solves_the_balanced_law(evidence):
     saturates at σ; s = σ/2 is reached at the claimed t½ (sympy.solve, 0 < s0 < σ)."""
     start = time.perf_counter()
     t, sigma, s0, solution = solved_mode(off_target=False)
-    closed = claimed_logistic_solution(t, sigma, s0)
+    closed = laws.logistic_solution(t, sigma, s0)
     residual = sp.simplify(solution - closed)
     assert residual == 0, f"dsolve gives s(t) = {solution}; claimed {closed}; simplify(difference) = {residual}"
     limit = sp.limit(closed, t, sp.oo)
     assert sp.simplify(limit - sigma) == 0, f"s(t) → {limit} as t → ∞, not σ"
     gap = sp.Symbol("gap", positive=True)                        # σ = s0 + gap: the claim's 0 < s0 < σ
     times = sp.solve(sp.Eq(closed, sigma / 2), t)
-    half = claimed_half_time(sigma, s0)
+    half = laws.half_time(sigma, s0)
     matches = [c for c in times if sp.simplify((c - half).subs(sigma, s0 + gap)) == 0]
     assert len(times) == 1 and matches, f"s(t) = σ/2 solves to t = {times}; claimed t½ = {half}"
     evidence.note(f"dsolve: s(t) = {solution}; s(t) = σ/2 at t = {times[0]}")
@@ -576,7 +511,7 @@ def check_logistic_mode(off_target: bool, evidence) -> None:
     t, sigma, s0, solution = solved_mode(off_target)
     reference = sp.lambdify((t, sigma, s0), solution, "mpmath")
     worst = 0.0
-    with mpmath.workdps(DIGITS):
+    with working_precision(mpmath_dps=DIGITS):
         for sig, start, time_ in logistic_grid(off_target):
             value = reference(mpmath.mpf(time_), mpmath.mpf(sig), mpmath.mpf(start))
             # dsolve writes the solution through log((s0 − σ)/s0), complex for s0 < σ: the value is real
@@ -608,15 +543,15 @@ def test_off_target_modes_decay(evidence):
     falls like 1/(2t)."""
     w, u, sigma, rates = scalar_mode()
     unbalanced = time_derivative(w * u, rates).subs(sigma, 0)
-    residual = sp.expand(unbalanced - claimed_unbalanced_off_target_law(w, u))
-    assert residual == 0, f"σ = 0: ds/dt = {sp.factor(unbalanced)}, claimed {claimed_unbalanced_off_target_law(w, u)}"
+    residual = sp.expand(unbalanced - laws.unbalanced_off_target_law(w, u))
+    assert residual == 0, f"σ = 0: ds/dt = {sp.factor(unbalanced)}, claimed {laws.unbalanced_off_target_law(w, u)}"
     assert sp.expand(-w * u * unbalanced).is_nonnegative, f"s·ds/dt = {sp.factor(w * u * unbalanced)} not ≤ 0"
     balanced = unbalanced.subs(u, w)
-    residual = sp.expand(balanced - claimed_off_target_law(w ** 2))
-    assert residual == 0, f"σ = 0, w = u: ds/dt = {sp.factor(balanced)}, claimed {claimed_off_target_law(w ** 2)}"
+    residual = sp.expand(balanced - laws.off_target_law(w ** 2))
+    assert residual == 0, f"σ = 0, w = u: ds/dt = {sp.factor(balanced)}, claimed {laws.off_target_law(w ** 2)}"
     assert sp.expand(-balanced).is_nonnegative, f"balanced ds/dt = {balanced} not ≤ 0"
     t, _, s0, solution = solved_mode(off_target=True)
-    closed = claimed_off_target_solution(t, s0)
+    closed = laws.off_target_solution(t, s0)
     assert sp.simplify(solution - closed) == 0, f"dsolve gives s(t) = {solution}; claimed {closed}"
     tail = sp.limit(t * solution, t, sp.oo)
     assert tail == sp.Rational(1, 2), f"t·s(t) → {tail}, not 1/2"

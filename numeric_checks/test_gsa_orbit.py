@@ -18,14 +18,14 @@ What is compared with what:
     certified when the enclosure's lower end is > 0, otherwise it is halved. This is needed
     because the gaps certified are tiny next to the functions' variation (ζ(s) − H_{d,s} sits
     within a relative (s−1)/(2d) of its bounds).
-- The claims' right-hand sides are module-level functions, looked up at call time, so that the
-  negative controls (tests/test_negative_control_gsa_orbit.py) can plant a wrong constant.
+- The claims' right-hand sides are `impl.geometry.orbit_bounds`'s functions, looked up there at
+  call time, so that the negative controls (tests/test_negative_control_gsa_orbit.py) plant a wrong
+  constant by patching that module.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 
 import mpmath
@@ -35,7 +35,9 @@ from flint import arb, arb_series, ctx
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from impl.geometry import naive, orbit
+from impl.geometry import naive, orbit, orbit_bounds
+from impl.geometry.orbit_bounds import variable
+from impl.precision import working_precision
 from impl.spectral import spectra
 
 EPS = torch.finfo(torch.float64).eps
@@ -49,13 +51,8 @@ TAYLOR_ORDER = 8       # degree of the Taylor models of the certified continuum 
 def certified_precision():
     """python-flint at PREC_BITS, with power series allowed up to 32 terms (flint's default cap
     of 10 would silently truncate the Taylor models)."""
-    cap = ctx.cap
-    ctx.cap = 32
-    try:
-        with ctx.workprec(PREC_BITS):
-            yield
-    finally:
-        ctx.cap = cap
+    with working_precision(flint_bits=PREC_BITS, flint_cap=32):
+        yield
 
 
 def closed_form_rtol(d: int, alpha: float) -> float:
@@ -151,21 +148,6 @@ def test_normalised_power_law_matrices_lie_on_the_orbit(d, alpha, log10_c, seed,
 
 # ================================================================ gsa.radial_monotone
 
-def sandwich_lower(alpha, mean_log_rank):
-    """2α E_α[log i] (claimed lower bound of ρ for α ≥ 0)."""
-    return 2 * alpha * mean_log_rank
-
-
-def sandwich_upper(d: int, alpha):
-    """2α log(d!)/d (claimed upper bound of ρ for α ≥ 0)."""
-    return 2 * alpha * mpmath.loggamma(d + 1) / d
-
-
-def rho_prime_at_zero(d: int):
-    """ρ'(0) = 2 log(d!)/d (claimed)."""
-    return 2 * mpmath.loggamma(d + 1) / d
-
-
 @pytest.mark.claim("gsa.radial_monotone")
 @example(d=2000, alpha=-2.0)
 @example(d=1000, alpha=6.0)
@@ -213,9 +195,9 @@ def test_rho_at_the_identity_its_range_and_the_sandwich(evidence):
     the definitions at 50 digits (equalities at α = 0 allowed up to 1e-40), and impl's ρ inside the
     same bounds up to its float64 accuracy."""
     worst_slack = math.inf
-    with mpmath.workdps(DIGITS):
+    with working_precision(mpmath_dps=DIGITS):
         for d in IDENTITY_WIDTHS:
-            at_zero = rho_prime_at_zero(d)
+            at_zero = orbit_bounds.rho_prime_at_zero(d)
             derivative = naive.top_radial_derivative(d, 0, 1)
             impl_at_zero = float(orbit.top_radial(d, 0.0))
             assert abs(naive.top_radial(d, 0)) < 1e-40 and abs(impl_at_zero) <= 4 * EPS * math.log(d), (
@@ -229,8 +211,8 @@ def test_rho_at_the_identity_its_range_and_the_sandwich(evidence):
                 _, mean, _ = mp_moments(d, alpha)
                 bounds = {"0 ≤ ρ": rho, "ρ ≤ log d": mpmath.log(d) - rho,
                           "ρ ≤ 2α log d": 2 * alpha * mpmath.log(d) - rho,
-                          "sandwich: 2α E[log i] ≤ ρ": rho - sandwich_lower(alpha, mean),
-                          "sandwich: ρ ≤ 2α log(d!)/d": sandwich_upper(d, alpha) - rho}
+                          "sandwich: 2α E[log i] ≤ ρ": rho - orbit_bounds.sandwich_lower(alpha, mean),
+                          "sandwich: ρ ≤ 2α log(d!)/d": orbit_bounds.sandwich_upper(d, alpha) - rho}
                 for name, slack in bounds.items():
                     assert slack >= -1e-40, (f"{name} fails at d={d}, α={alpha}: ρ = {mpmath.nstr(rho, 20)}, "
                                              f"slack {mpmath.nstr(slack, 8)}")
@@ -262,16 +244,6 @@ def ball_square(x: arb) -> arb:
     return arb(x.abs_lower() ** 2).union(arb(x.abs_upper() ** 2))
 
 
-def claimed_rho_prime(mean, var):
-    """(11): ρ' = 2 E_α[log i]."""
-    return 2 * mean
-
-
-def claimed_rho_second(mean, var):
-    """ρ'' = −I = −4 Var_α(log i)."""
-    return -4 * var
-
-
 def rho_series(d: int, alpha: arb, n: int) -> arb_series:
     """ρ(α + x) = log d − log Σ_i exp(−2(α + x) log i), a power series in x with n coefficients."""
     x = arb_series([alpha, 1], n)
@@ -301,8 +273,10 @@ def test_rho_derivatives_are_certified_at_points(evidence):
             coeffs = rho_series(d, alpha, 3).coeffs()
             _, mean, var = ball_moments(d, alpha)
             worst = max(worst,
-                        certified_identity(coeffs[1], claimed_rho_prime(mean, var), f"ρ'({a}) at d={d} vs 2E[log i]"),
-                        certified_identity(2 * coeffs[2], claimed_rho_second(mean, var), f"ρ''({a}) at d={d} vs −4 Var"))
+                        certified_identity(coeffs[1], orbit_bounds.rho_prime(mean, var),
+                                           f"ρ'({a}) at d={d} vs 2E[log i]"),
+                        certified_identity(2 * coeffs[2], orbit_bounds.rho_second(mean, var),
+                                           f"ρ''({a}) at d={d} vs −4 Var"))
     evidence.figure("points (d, α) certified", len(CERTIFIED_POINTS), "")
     evidence.figure("largest radius of a certified difference", worst, "1")
     evidence.note("ρ' = 2E[log i] and ρ'' = −4Var(log i) certified at d ∈ {2,3,10,64,500}, "
@@ -334,7 +308,7 @@ def certify_signs_on_intervals(widths, lo: float, hi: float, step: float) -> int
         while a < hi:
             b = min(a + step, hi)
             mean, var = moment_lower_bounds(d, arb((a + b) / 2, (b - a) / 2))
-            first, second = claimed_rho_prime(mean, var), claimed_rho_second(mean, var)
+            first, second = orbit_bounds.rho_prime(mean, var), orbit_bounds.rho_second(mean, var)
             assert first > 0, f"ρ' > 0 not certified for d={d}, α ∈ [{a}, {b}]: lower bound {first.str(8)}"
             assert second < 0, f"ρ'' < 0 not certified for d={d}, α ∈ [{a}, {b}]: upper bound {second.str(8)}"
             count += 1
@@ -362,21 +336,6 @@ def test_rho_is_certified_increasing_and_concave_sweep(evidence):
 
 
 # ================================================================ gsa.chart_conditioning
-
-def claimed_minimiser(lo: float, hi: float) -> float:
-    """(19): ρ' attains its minimum over [α−, α+] at the right end α+."""
-    return hi
-
-
-def chart_lower_bound(d: int, alpha, harmonic):
-    """(20): 2 d^{-2α} log d / H_{d,2α}."""
-    return 2 * mpmath.power(d, -2 * mpmath.mpf(alpha)) * mpmath.log(d) / harmonic
-
-
-def chart_weak_lower_bound(d: int, alpha):
-    """(20), second form: 2 d^{-1-2α} log d."""
-    return 2 * mpmath.power(d, -1 - 2 * mpmath.mpf(alpha)) * mpmath.log(d)
-
 
 def golden_section_minimum(f, lo, hi, iterations: int):
     """Argmin of f on [lo, hi] by golden-section search (assumes nothing about where it lies)."""
@@ -410,7 +369,7 @@ def test_the_minimum_of_rho_prime_on_an_interval_is_at_its_right_end(d, lo, widt
     rises = float(torch.clamp(values[1:] - values[:-1], min=0).max())
     assert rises <= tol, f"impl ρ' rises by {rises:.3g} on [{lo}, {hi}] at d={d} (must be nonincreasing)"
     at_min = float(grid[int(torch.argmin(values))])
-    target = claimed_minimiser(lo, hi)
+    target = orbit_bounds.chart_minimiser(lo, hi)
     assert float(values.min()) >= float(orbit.top_radial_derivative(d, target)) - tol, (
         f"(19) min of impl ρ' on [{lo}, {hi}] at d={d} is {float(values.min())} at α={at_min}, "
         f"below ρ'({target}) = {float(orbit.top_radial_derivative(d, target))}")
@@ -437,8 +396,8 @@ def test_rho_prime_bounds_on_the_chart(d, alpha, evidence):
     with mpmath.workdps(DIGITS):
         derivative = naive.top_radial_derivative(d, alpha, 1)
         harmonic = naive.harmonic(d, 2 * mpmath.mpf(alpha))
-        lower, weak = chart_lower_bound(d, alpha, harmonic), chart_weak_lower_bound(d, alpha)
-        upper = rho_prime_at_zero(d)
+        lower, weak = orbit_bounds.chart_lower_bound(d, alpha, harmonic), orbit_bounds.chart_weak_lower_bound(d, alpha)
+        upper = orbit_bounds.rho_prime_at_zero(d)
         chain = [weak, lower, derivative, upper]
         assert all(x <= y * (1 + mpmath.mpf(10) ** -40) for x, y in zip(chain, chain[1:])), (
             f"(20) at d={d}, α={alpha}: 2d^(-1-2α) log d = {mpmath.nstr(weak, 12)}, 2d^(-2α) log d/H = "
@@ -479,16 +438,6 @@ def test_entropy_and_kl_closed_forms_match_the_definitions(d, alpha, beta, evide
     evidence.figure("max |KL_impl − KL_def|", kl_err, "1", keep="max")
 
 
-def kl_upper_bound(d: int, alpha, beta):
-    """(β − α)² (log d)² / 2 (claimed)."""
-    return (beta - alpha) ** 2 * mpmath.log(d) ** 2 / 2
-
-
-def fisher_bound(d: int):
-    """I ≤ (log d)² (Popoviciu)."""
-    return mpmath.log(d) ** 2
-
-
 @pytest.mark.claim("gsa.entropy_kl")
 @example(d=2, alpha=0.0, beta=0.05)
 @given(d=st.integers(2, 30), alpha=EXPONENTS, beta=EXPONENTS)
@@ -511,10 +460,10 @@ def test_kl_has_a_lagrange_remainder_and_is_bounded(d, alpha, beta, evidence):
         xi = mpmath.findroot(g, (grid[change], grid[change + 1]), solver="anderson")
         residual = abs(g(xi)) / max(kl, mpmath.mpf(10) ** -45)
         assert residual < 1e-30, f"(23) root search at d={d}, α={alpha}, β={beta} ended at ξ={xi}, residual {residual}"
-        bound = kl_upper_bound(d, alpha, beta)
+        bound = orbit_bounds.kl_upper_bound(d, alpha, beta)
         assert 0 <= kl <= bound, (f"0 ≤ KL ≤ (β−α)²(log d)²/2 fails at d={d}, α={alpha}, β={beta}: "
                                   f"KL = {kl}, bound {bound}")
-        worst_fisher = max(fisher(t) for t in grid[::2]) / fisher_bound(d)
+        worst_fisher = max(fisher(t) for t in grid[::2]) / orbit_bounds.fisher_bound(d)
         assert worst_fisher <= 1, f"I ≤ (log d)² fails at d={d} on [{alpha}, {beta}]: I/(log d)² = {worst_fisher}"
         position = float((xi - alpha) / (mpmath.mpf(beta) - alpha))
     impl_fisher = float(orbit.fisher_information(d, alpha)) / math.log(d) ** 2
@@ -585,11 +534,6 @@ def test_line_element_is_the_speed_of_the_square_root_eigenvalues(d, alpha, evid
     evidence.figure("max relative error of (d/4) I and of the line element² vs Σ(∂√λ)²", max(errors), "1", keep="max")
 
 
-def claimed_line_element_sq(d: int, var):
-    """(F2): ds²/dα² = (d/4) I = d Var(log i)."""
-    return d * var
-
-
 LIMIT_POINTS = [(d, a) for d in (2, 5, 64, 300) for a in (-1.0, 0.0, 0.5, 2.0, 5.0)]
 STEPS = [2.0 ** -k for k in range(4, 22, 2)]
 
@@ -600,10 +544,10 @@ def test_bures_distance_over_step_tends_to_the_line_element(evidence):
     √((d/4) I(α)) as h → 0 with error O(h); the least-squares order of the error in h must be
     ≥ 0.9 and the error at the smallest h (2^-20) below 1e-4 of the line element."""
     orders, last = [], 0.0
-    with mpmath.workdps(DIGITS):
+    with working_precision(mpmath_dps=DIGITS):
         for d, a in LIMIT_POINTS:
             lam = naive.eigenvalues(d, a)
-            target = mpmath.sqrt(claimed_line_element_sq(d, mp_moments(d, a)[2]))
+            target = mpmath.sqrt(orbit_bounds.line_element_sq(d, mp_moments(d, a)[2]))
             errors = [abs(naive.bures_wasserstein_diagonal(lam, naive.eigenvalues(d, a + h)) / h - target)
                       for h in STEPS]
             xs, ys = [math.log(h) for h in STEPS], [float(mpmath.log(e)) for e in errors]
@@ -619,11 +563,6 @@ def test_bures_distance_over_step_tends_to_the_line_element(evidence):
     evidence.figure("smallest fitted order of the error in h", min(orders), "1")
     evidence.figure("largest fitted order of the error in h", max(orders), "1")
     evidence.figure("largest relative error at h = 2^-20", last, "1")
-
-
-def bures_length_bound(d: int, alpha, beta):
-    """(F3): (√d/2) |β − α| log d, in arb balls."""
-    return arb(d).sqrt() / 2 * abs(arb(beta) - arb(alpha)) * arb(d).log()
 
 
 def ball_bures_diagonal(d: int, alpha: float, beta: float) -> arb:
@@ -652,7 +591,7 @@ def ball_orbit_length(d: int, alpha: float, beta: float) -> arb:
     flint's rigorous integrator was tried first: on t < 0 its complex balls around exp(−2t log i)
     lose so much to the dependency problem that it needs minutes per unit of α and stops at 1e-6."""
     digits = int(ctx.prec * math.log10(2))
-    with mpmath.workdps(digits):
+    with working_precision(mpmath_dps=digits):
         length, error = mpmath.quad(lambda t: mpmath.sqrt(d * mp_moments(d, t)[2]), [alpha, beta],
                                     method="gauss-legendre", error=True)
         length = abs(length)
@@ -669,7 +608,7 @@ def compare_certified(left, right, max_bits: int = 2048):
     No slack is chosen by hand: the balls carry the numerical error of both sides."""
     bits = PREC_BITS
     while True:
-        with ctx.workprec(bits):
+        with working_precision(flint_bits=bits):
             l, r = left(), right()
             if l.upper() < r.lower():
                 return "holds", l, r
@@ -699,7 +638,8 @@ def test_bures_distance_is_below_the_orbit_length_and_the_log_bound(d, alpha, be
     assume(alpha != beta)
     lo, hi = min(alpha, beta), max(alpha, beta)
     first = compare_certified(lambda: ball_bures_diagonal(d, alpha, beta), lambda: ball_orbit_length(d, lo, hi))
-    second = compare_certified(lambda: ball_orbit_length(d, lo, hi), lambda: bures_length_bound(d, alpha, beta))
+    second = compare_certified(lambda: ball_orbit_length(d, lo, hi),
+                               lambda: orbit_bounds.bures_length_bound(d, alpha, beta))
     for (outcome, left, right), what in ((first, "d_BW exceeds the orbit length"),
                                          (second, "the orbit length exceeds (√d/2)|β−α| log d")):
         assert outcome != "fails", (f"(F3) {what} at d={d}, α={alpha}, β={beta}: certified balls "
@@ -707,16 +647,11 @@ def test_bures_distance_is_below_the_orbit_length_and_the_log_bound(d, alpha, be
         evidence.figure(f"F3 comparisons left equal to {2048} bits (consistent with ≤)", int(outcome == "equal"),
                         "1", keep="max")
     _, distance, length = first
-    bound = bures_length_bound(d, alpha, beta)
+    bound = orbit_bounds.bures_length_bound(d, alpha, beta)
     for name, ratio in (("largest d_BW / ((√d/2)|β−α| log d)", distance / bound),
                         ("largest d_BW / orbit length", distance / length)):
         if ratio.is_finite() and ratio.rad() < 1e-6:     # a ratio of balls that resolve it
             evidence.figure(name, float(ratio.mid()), "1", keep="max")
-
-
-def claimed_bures_sq(d: int, h_sum, h_2a, h_2b):
-    """(F1): d_BW² = 2d [1 − H_{d,α+β}/√(H_{d,2α} H_{d,2β})]."""
-    return 2 * d * (1 - h_sum / (h_2a * h_2b).sqrt())
 
 
 BURES_POINTS = [(d, a, b) for d in (2, 7, 64, 300) for a, b in ((-1.5, 0.25), (0.0, 1.0), (1.0, 3.5), (2.0, 2.0078125))]
@@ -736,13 +671,13 @@ def test_fisher_bures_identities_are_certified_at_points(evidence):
             root_a = [(d * (-2 * arb(a) * x).exp() / h_2a).sqrt() for x in logs]
             root_b = [(d * (-2 * arb(b) * x).exp() / h_2b).sqrt() for x in logs]
             definition = sum(((u - v) ** 2 for u, v in zip(root_a, root_b)), arb(0))
-            worst = max(worst, certified_identity(definition, claimed_bures_sq(d, h(arb(a) + arb(b)), h_2a, h_2b),
+            worst = max(worst, certified_identity(definition, orbit_bounds.bures_sq(d, h(arb(a) + arb(b)), h_2a, h_2b),
                                                   f"(F1) d_BW² at d={d}, α={a}, β={b}"))
             x = arb_series([arb(a), 1], 2)
             partition = sum(((-2 * x * v).exp() for v in logs), arb_series([0], 2))
             speed = sum(((d * (-2 * x * v).exp() / partition).sqrt().coeffs()[1] ** 2 for v in logs), arb(0))
             _, _, var = ball_moments(d, arb(a))
-            worst = max(worst, certified_identity(speed, claimed_line_element_sq(d, var),
+            worst = max(worst, certified_identity(speed, orbit_bounds.line_element_sq(d, var),
                                                   f"(F2) Σ(∂√λ)² at d={d}, α={a}"))
     evidence.figure("points certified", len(BURES_POINTS), "")
     evidence.figure("largest radius of a certified difference", worst, "1")
@@ -797,35 +732,6 @@ def coefficient(series: arb_series, k: int) -> arb:
     return coeffs[k] if k < len(coeffs) else arb(0)     # trailing exact zeros are not listed
 
 
-def variable(center: arb, n: int) -> arb_series:
-    return arb_series([center, 1], n)
-
-
-def power_series(base: int, s: arb_series) -> arb_series:
-    """base^{1−s}."""
-    return ((1 - s) * arb(base).log()).exp()
-
-
-def harmonic_tail_lower(d: int, s):
-    """(A.1) (d+1)^{1−s}/(s−1)."""
-    return power_series(d + 1, s) / (s - 1)
-
-
-def harmonic_tail_upper(d: int, s):
-    """(A.1) d^{1−s}/(s−1)."""
-    return power_series(d, s) / (s - 1)
-
-
-def log_tail_lower(d: int, s):
-    """(A.3) (d+1)^{1−s}[log(d+1)/(s−1) + 1/(s−1)²]."""
-    return power_series(d + 1, s) * (arb(d + 1).log() / (s - 1) + 1 / (s - 1) ** 2)
-
-
-def log_tail_upper(d: int, s):
-    """(A.3) d^{1−s}[log d/(s−1) + 1/(s−1)²]."""
-    return power_series(d, s) * (arb(d).log() / (s - 1) + 1 / (s - 1) ** 2)
-
-
 def harmonic_tail(d: int, center: arb, n: int) -> arb_series:
     """ζ(s) − H_{d,s} = ζ(s, d+1) (Hurwitz), as a series in s."""
     return variable(center, n).zeta(arb(d + 1))
@@ -839,15 +745,15 @@ def log_tail(d: int, center: arb, n: int) -> arb_series:
 def certify_tail_bounds(widths, lo: float, hi: float) -> dict:
     counts = {"A.1": 0, "A.3": 0}
     for d in widths:
-        upper = lambda c, n: harmonic_tail_upper(d, variable(c, n)) - harmonic_tail(d, c, n)      # noqa: E731
-        lower = lambda c, n: harmonic_tail(d, c, n) - harmonic_tail_lower(d, variable(c, n))      # noqa: E731
+        upper = lambda c, n: orbit_bounds.harmonic_tail_upper(d, variable(c, n)) - harmonic_tail(d, c, n)  # noqa: E731
+        lower = lambda c, n: harmonic_tail(d, c, n) - orbit_bounds.harmonic_tail_lower(d, variable(c, n))  # noqa: E731
         counts["A.1"] += certify_positive(upper, lo, hi, f"(A.1) ζ(s) − H_(d,s) ≤ d^(1−s)/(s−1), d={d}")
         counts["A.1"] += certify_positive(lower, lo, hi, f"(A.1) (d+1)^(1−s)/(s−1) ≤ ζ(s) − H_(d,s), d={d}")
         if d < 2:
             continue
         start = lo if d >= 3 else max(lo, 1.4453125)   # d ≥ e^{1/s}: for d = 2, s ≥ 1/log 2 ≈ 1.4427
-        upper = lambda c, n: log_tail_upper(d, variable(c, n)) - log_tail(d, c, n)                # noqa: E731
-        lower = lambda c, n: log_tail(d, c, n) - log_tail_lower(d, variable(c, n))                # noqa: E731
+        upper = lambda c, n: orbit_bounds.log_tail_upper(d, variable(c, n)) - log_tail(d, c, n)  # noqa: E731
+        lower = lambda c, n: log_tail(d, c, n) - orbit_bounds.log_tail_lower(d, variable(c, n))  # noqa: E731
         counts["A.3"] += certify_positive(upper, start, hi, f"(A.3) −ζ'(s) − L_(d,s) ≤ upper bound, d={d}")
         counts["A.3"] += certify_positive(lower, start, hi, f"(A.3) lower bound ≤ −ζ'(s) − L_(d,s), d={d}")
     return counts
@@ -880,11 +786,6 @@ def test_harmonic_and_log_weighted_tail_bounds_are_certified_sweep(evidence):
     evidence.note(f"certified for every s ∈ [{S_RANGE[0]}, {S_RANGE[1]}] at d ∈ {SWEEP_TAIL_WIDTHS}")
 
 
-def minus_zeta_prime_ball(s: float) -> arb:
-    """−ζ'(s) from the arb power series of ζ at s."""
-    return -variable(arb(s), 2).zeta().coeffs()[1]
-
-
 def log_dirichlet_sum(s, terms: int = 64, corrections: int = 12):
     """Σ_{i≥1} i^{-s} log i by Euler–Maclaurin at `terms`: the first terms summed, the tail as
     ∫_N^∞ x^{-s} log x dx + f(N)/2 − Σ_k B_{2k}/(2k)! f^{(2k−1)}(N), derivatives by Leibniz' rule.
@@ -910,9 +811,9 @@ def test_minus_zeta_prime_is_the_termwise_derivative(evidence):
     """(A.2) −ζ'(s) (python-flint ball) vs Σ i^{-s} log i (Euler–Maclaurin in mpmath, 50 digits;
     mpmath.nsum is unreliable for this slowly converging sum near s = 1) at s from 1.01 to 6."""
     worst = 0.0
-    with certified_precision(), mpmath.workdps(DIGITS):
+    with certified_precision(), working_precision(mpmath_dps=DIGITS):
         for s in (1.01, 1.1, 1.5, 2.0, math.e, 3.5, 6.0):
-            ball, series = minus_zeta_prime_ball(s), log_dirichlet_sum(s)
+            ball, series = orbit_bounds.minus_zeta_prime_ball(s), log_dirichlet_sum(s)
             err = abs(float(mpmath.mpf(ball.mid().str(60, radius=False)) - series)) + float(ball.rad())
             assert err <= 1e-35 * abs(float(series)), (
                 f"(A.2) at s={s}: −ζ'(s) = {ball.str(25)} but Σ i^(-s) log i = {mpmath.nstr(series, 25)}")
@@ -921,24 +822,6 @@ def test_minus_zeta_prime_is_the_termwise_derivative(evidence):
 
 
 # ================================================================ gsa.zeta_limit
-
-def zeta_limit_mp(alpha):
-    """ρ'_∞(α) = −2ζ'(2α)/ζ(2α) (claimed)."""
-    s = 2 * mpmath.mpf(alpha)
-    return -2 * mpmath.zeta(s, 1, 1) / mpmath.zeta(s)
-
-
-@functools.lru_cache(maxsize=64)
-def zeta_at(s):
-    """ζ(s) in mpmath (cached: the ladder evaluates the bound at hundreds of widths per exponent)."""
-    return mpmath.zeta(s)
-
-
-def zeta_rate_bound_mp(d: int, alpha):
-    """(2/ζ(2α)) d^{1−2α} [log d/(2α−1) + 1/(2α−1)²] (claimed, d ≥ 3)."""
-    s = 2 * mpmath.mpf(alpha)
-    return 2 / zeta_at(s) * mpmath.power(d, 1 - s) * (mpmath.log(d) / (s - 1) + 1 / (s - 1) ** 2)
-
 
 LIMIT_EXPONENTS = [0.55, 0.75, 1.0, 1.5, 2.0, 3.0]
 LADDER = 400                          # every d in 1..400 in mpmath; impl beyond
@@ -952,9 +835,9 @@ def test_rho_prime_increases_with_width_to_the_zeta_limit(evidence):
     impl's float64 ρ'_d nondecreasing up to rounding and within the bound (plus rounding) at
     d up to 10⁶."""
     ratios = []
-    with mpmath.workdps(DIGITS):
+    with working_precision(mpmath_dps=DIGITS):
         for alpha in LIMIT_EXPONENTS:
-            s, limit = 2 * mpmath.mpf(alpha), zeta_limit_mp(alpha)
+            s, limit = 2 * mpmath.mpf(alpha), orbit_bounds.zeta_limit_mp(alpha)
             h = weighted = mpmath.mpf(0)
             previous = None
             impl = [float(orbit.top_radial_derivative(d, alpha)) for d in range(1, LADDER + 1)]
@@ -969,7 +852,7 @@ def test_rho_prime_increases_with_width_to_the_zeta_limit(evidence):
                 assert impl_err <= closed_form_rtol(d, alpha) * float(value) + 1e-300, (
                     f"impl ρ'_{d}({alpha}) = {impl[d - 1]} vs 2L/H = {value}")
                 if d >= 3:
-                    gap, bound = limit - value, zeta_rate_bound_mp(d, alpha)
+                    gap, bound = limit - value, orbit_bounds.zeta_rate_bound_mp(d, alpha)
                     assert 0 <= gap <= bound, (
                         f"0 ≤ ρ'_∞ − ρ'_d ≤ (2/ζ(2α)) d^(1−2α)[log d/(2α−1) + 1/(2α−1)²] fails at "
                         f"α={alpha}, d={d}: "
@@ -979,23 +862,13 @@ def test_rho_prime_increases_with_width_to_the_zeta_limit(evidence):
             assert min(steps) >= -4 * EPS * max(impl), f"impl ρ'_d decreases in d at α={alpha}: step {min(steps):.3g}"
             for d in LARGE_WIDTHS:
                 got = float(orbit.top_radial_derivative(d, alpha))
-                slack = float(zeta_rate_bound_mp(d, alpha)) + closed_form_rtol(d, alpha) * float(limit)
+                slack = float(orbit_bounds.zeta_rate_bound_mp(d, alpha)) + closed_form_rtol(d, alpha) * float(limit)
                 assert -closed_form_rtol(d, alpha) * float(limit) <= float(limit) - got <= slack, (
                     f"impl ρ'_{d}({alpha}) = {got}: ρ'_∞ − ρ'_d = {float(limit) - got} outside [0, bound] "
-                    f"(ρ'_∞ = {float(limit)}, bound {float(zeta_rate_bound_mp(d, alpha))})")
+                    f"(ρ'_∞ = {float(limit)}, bound {float(orbit_bounds.zeta_rate_bound_mp(d, alpha))})")
     evidence.figure("smallest tightness (ρ'_∞ − ρ'_d)/bound, d in 3..400", min(ratios), "1")
     evidence.figure("largest tightness (ρ'_∞ − ρ'_d)/bound, d in 3..400", max(ratios), "1")
     evidence.figure("(α, d) pairs checked against the bound", len(ratios), "")
-
-
-def zeta_limit_series(s: arb_series, zeta: arb_series, minus_zeta_prime: arb_series) -> arb_series:
-    """ρ'_∞ = −2ζ'(s)/ζ(s) (claimed), s = 2α."""
-    return 2 * minus_zeta_prime / zeta
-
-
-def zeta_rate_bound_series(d: int, s: arb_series, zeta: arb_series) -> arb_series:
-    """(2/ζ(s)) d^{1−s} [log d/(s−1) + 1/(s−1)²] (claimed), s = 2α."""
-    return 2 / zeta * power_series(d, s) * (arb(d).log() / (s - 1) + 1 / (s - 1) ** 2)
 
 
 def zeta_limit_terms(d: int, center: arb, n: int):
@@ -1017,11 +890,12 @@ def certify_zeta_rate(widths, lo: float, hi: float) -> int:
     for d in widths:
         def gap(c, n):
             s, zeta, minus_prime, rho_prime = zeta_limit_terms(d, c, n)
-            return zeta_limit_series(s, zeta, minus_prime) - rho_prime
+            return orbit_bounds.zeta_limit_series(s, zeta, minus_prime) - rho_prime
 
         def slack(c, n):
             s, zeta, minus_prime, rho_prime = zeta_limit_terms(d, c, n)
-            return zeta_rate_bound_series(d, s, zeta) - (zeta_limit_series(s, zeta, minus_prime) - rho_prime)
+            limit_gap = orbit_bounds.zeta_limit_series(s, zeta, minus_prime) - rho_prime
+            return orbit_bounds.zeta_rate_bound_series(d, s, zeta) - limit_gap
 
         count += certify_positive(gap, lo, hi, f"ρ'_∞ − ρ'_d > 0 at d={d}")
         count += certify_positive(slack, lo, hi, f"ρ'_∞ − ρ'_d ≤ (2/ζ(2α)) d^(1−2α)[…] at d={d}")

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 import impl.diagonal_rnn.model as diag_model
 import impl.elman.models as elman
 import impl.flow.factorized as flow
+import impl.linear_rnn.chunked as linear_chunked
 import impl.linear_rnn.model as linear_model
 import impl.linear_rnn.naive as linear_naive
 import impl.linear_rnn.scan as linear_scan
@@ -276,7 +277,7 @@ CONTRACTS = {
     "LinearRNN rank > state_dim": (lambda: linear_model.LinearRNN(3, 2, rank=4),
                                    "LinearRNN: rank must be in [0, state_dim=3], got 4"),
     "LinearRNN path": (lambda: linear_model.LinearRNN(3, 2, path="fast"),
-                       "LinearRNN: path must be one of ['reference', 'scan'], got 'fast'"),
+                       "LinearRNN: path must be one of ['chunked', 'reference', 'scan'], got 'fast'"),
     "LinearRNN integer dtype": (lambda: linear_model.LinearRNN(3, 2, dtype=torch.int64),
                                 "LinearRNN: dtype must be a real floating torch.dtype, got torch.int64"),
     "LinearRNN x 2-D": (lambda: linear_model.LinearRNN(3, 2)(z(4, 2)),
@@ -288,7 +289,8 @@ CONTRACTS = {
     "LinearRNN h0 shape": (lambda: linear_model.LinearRNN(3, 2)(z(1, 4, 2), z(1, 4)),
                            "LinearRNN: h0 must be (1, 3), got (1, 4)"),
     **{f"{fn} {what}": (lambda module=module, fn=fn, args=args: getattr(module, fn)(*args), f"{fn}: {message}")
-       for module, fn in ((linear_naive, "linear_rnn_reference"), (linear_scan, "linear_rnn_scan"))
+       for module, fn in ((linear_naive, "linear_rnn_reference"), (linear_scan, "linear_rnn_scan"),
+                          (linear_chunked, "linear_rnn_chunked"))
        for what, args, message in (
            ("A not square", (z(3, 2), z(3, 2), z(1, 4, 2)), "A must be (n, n), got shape (3, 2)"),
            ("B rows", (z(3, 3), z(2, 2), z(1, 4, 2)), "B must be (3, m) to match A, got shape (2, 2)"),

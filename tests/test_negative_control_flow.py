@@ -1,22 +1,21 @@
 """Negative controls: the P and N checks of the flow family turn red on planted bugs.
 
 property_tests/test_flow.py and numeric_checks/test_flow_numeric.py run in a subprocess beside a
-conftest that plants bugs in `impl.flow.factorized` or in the check module's own statement of a
-claim (`test_flow_numeric.half_time`, looked up at call time). Bugs are planted together, one
-subprocess per group; within a group each bug is pinned to checks no other bug of the group can
-break (the end-to-end check steps with autograd gradients, so a wrong factor_gradients leaves it
-alone; the closed-form checks compare logistic_mode with integrated scalar ODEs, so a wrong
-matrix flow leaves them alone), and each pinned check must fail with its own message fragment.
-Two groups because both factor_gradients bugs and both end_to_end_velocity bugs replace the same
-function. An intact run confirms every checked claim. The experiment (flow.selective_mode_activation)
-is too slow to run here; its decision rule is tested in tests/test_selective_mode_rule.py.
+conftest that plants bugs in `impl.flow.factorized` (the closed forms, the registry's t½
+`half_growth_time` among them, which the checks look up there at call time). Bugs are planted
+together, one subprocess per group; within a group each bug is pinned to checks no other bug of
+the group can break (the end-to-end check steps with autograd gradients, so a wrong
+factor_gradients leaves it alone; the closed-form checks compare logistic_mode with integrated
+scalar ODEs, so a wrong matrix flow leaves them alone), and each pinned check must fail with its
+own message fragment. Two groups because both factor_gradients bugs and both end_to_end_velocity
+bugs replace the same function. An intact run confirms every checked claim. The experiment
+(flow.selective_mode_activation) is too slow to run here; its decision rule is tested in
+tests/test_selective_mode_rule.py.
 """
 
 from __future__ import annotations
 
-import textwrap
-
-from .conftest import run_checks_with_bug
+from .planted import assert_bug_group_refutes, assert_intact_run_confirms
 
 P_FILE, N_FILE = "property_tests/test_flow.py", "numeric_checks/test_flow_numeric.py"
 MATRIX_FLOW_CHECKS = [
@@ -25,8 +24,8 @@ MATRIX_FLOW_CHECKS = [
     ("flow.off_target_decay", "test_off_target_modes_of_the_matrix_flow_decay_like_one_over_2t", "matrix flow"),
 ]
 
-# bug: (group, source appending (object or dotted name, attribute, replacement) to TARGETS,
-#       [(claim, pinned check (node name or its prefix), fragment of the failure message)])
+# bug: (group, source appending (module, attribute, replacement) to TARGETS,
+#       [(claim, pinned check (its name; "name[" for its parametrised cases), fragment of the failure message)])
 BUGS = {
     # gradient ascent: both gradients with the wrong sign
     "factor-gradients-wrong-sign": ("impl", '''
@@ -64,7 +63,8 @@ BUGS = {
     # t½ = ln(σ/s0)/(2σ): the small-s0 approximation taken for the exact half-growth time
     "half-time-without-minus-one": ("impl", '''
         import math
-        TARGETS.append(("test_flow_numeric.half_time", lambda sigma, s0: math.log(sigma / s0) / (2 * sigma)))
+        import impl.flow.factorized as factorized
+        TARGETS.append((factorized, "half_growth_time", lambda sigma, s0: math.log(sigma / s0) / (2 * sigma)))
      ''', [("flow.balanced_logistic", "test_half_growth_time_is_where_the_integrated_mode_reaches_half", "t½ formula")]),
 
     # ∂L/∂W = (A − A*) U with the transpose dropped (type-checks for square U)
@@ -86,36 +86,16 @@ BUGS = {
 CHECKED = ["flow.factor_gradient_flow", "flow.end_to_end_ode", "flow.aligned_mode_ode", "flow.balanced_logistic",
            "flow.off_target_decay"]
 GROUP_FILES = {"impl": [P_FILE, N_FILE], "square slips": [P_FILE]}
-
-
-def run_group(pytester, monkeypatch, group: str) -> tuple[dict, dict]:
-    bugs = {name: bug for name, bug in BUGS.items() if bug[0] == group}
-    source = "TARGETS = []\n" + "".join(textwrap.dedent(bug[1]) for bug in bugs.values())
-    pinned = " or ".join(sorted({check.rstrip("[") for bug in bugs.values() for _, check, _ in bug[2]}))
-    return bugs, run_checks_with_bug(pytester, monkeypatch, GROUP_FILES[group], source,
-                                     "-m", "not sweep", "-k", pinned)
-
-
-def assert_pinned_checks_fail(claims: dict, bugs: dict) -> None:
-    for name, (_, _, pins) in bugs.items():
-        for claim, check, message in pins:
-            assert claims[claim]["verdict"] == "refuted", (name, claims[claim]["reason"])
-            pinned = [c for c in claims[claim]["checks"] if c["nodeid"].split("::")[-1].startswith(check)]
-            assert pinned and all(c["outcome"] == "failed" and message in (c["message"] or "") for c in pinned), (
-                name, check, [(c["outcome"], (c["message"] or "")[:300]) for c in pinned])
+PRELUDE = "TARGETS = []\n"
 
 
 def test_planted_bugs_in_the_flow_refute_the_claims_they_break(pytester, monkeypatch):
-    bugs, claims = run_group(pytester, monkeypatch, "impl")
-    assert_pinned_checks_fail(claims, bugs)
+    assert_bug_group_refutes(pytester, monkeypatch, GROUP_FILES["impl"], PRELUDE, BUGS, "impl")
 
 
 def test_slips_that_type_check_on_square_shapes_refute_their_claims(pytester, monkeypatch):
-    bugs, claims = run_group(pytester, monkeypatch, "square slips")
-    assert_pinned_checks_fail(claims, bugs)
+    assert_bug_group_refutes(pytester, monkeypatch, GROUP_FILES["square slips"], PRELUDE, BUGS, "square slips")
 
 
 def test_intact_flow_confirms_every_checked_flow_claim(pytester, monkeypatch):
-    claims = run_checks_with_bug(pytester, monkeypatch, [P_FILE, N_FILE], None, "-m", "not sweep")
-    assert {cid: claims[cid]["verdict"] for cid in CHECKED} == {cid: "confirmed" for cid in CHECKED}, (
-        {cid: claims[cid]["reason"] for cid in CHECKED})
+    assert_intact_run_confirms(pytester, monkeypatch, [P_FILE, N_FILE], CHECKED)

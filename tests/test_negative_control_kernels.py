@@ -4,7 +4,9 @@ loop of the diagonal scan (forward, adjoint, h0 gradient; issue 14) or in the El
 loop's closed-form weight gradients makes the kernel test's comparison with the float64 reference
 fail, and the FlashAttention fallback of the Elman test does not excuse it.
 
-The checks are called directly (no claim is linked to a kernel test) on fixed, multi-chunk inputs.
+The checks run by node id in an inner pytest session in this process (tests/planted.py; no claim is
+linked to a kernel test), on their own drawn inputs under the quick hypothesis profile (multi-chunk
+lengths among them); the planted bug is patched into impl's module, where the fast path looks it up.
 """
 
 from __future__ import annotations
@@ -18,22 +20,23 @@ import torch
 from impl.diagonal_rnn import compiled_scan as compiled_scan_module
 from impl.diagonal_rnn import scan as diagonal_scan_module
 from impl.elman import fast as elman_fast_module
-from property_tests.kernels import test_diagonal_rnn as scan_kernel_test
-from property_tests.kernels import test_elman as elman_kernel_test
+
+from .planted import run_check
 
 numba = compiled_scan_module.numba          # None without numba: the compiled loop's controls then skip
 
-SCAN_SHAPE = {"batch": 2, "T": 100, "N": 5, "with_h0": True, "seed": 3}     # 10 chunks of 10
+SCAN_CHECKS = "property_tests/kernels/test_diagonal_rnn.py::"
 
 
-def run_scan_check(dtype=torch.float64, chunk=None):
-    scan = (lambda a, v, h0: diagonal_scan_module.diagonal_scan(a, v, h0, chunk=chunk))
-    scan_kernel_test.check_time_varying_scan("scan", scan, dtype, SCAN_SHAPE)
+def run_scan_check(dtype=torch.float64, any_chunk=False):
+    """The time-varying scan check at the default chunk length, or with drawn chunk lengths."""
+    check = "scan_with_any_chunk_length" if any_chunk else "time_varying_scan"
+    run_check(f"{SCAN_CHECKS}test_{check}_matches_reference[{dtype}]")
 
 
 def test_intact_scan_passes():
     run_scan_check()
-    run_scan_check(torch.complex64, chunk=7)
+    run_scan_check(torch.complex64, any_chunk=True)
 
 
 def test_scan_that_ignores_the_state_entering_a_chunk_fails(monkeypatch):
@@ -55,11 +58,8 @@ def test_backward_that_drops_the_carry_between_chunks_fails(monkeypatch):
         run_scan_check()
 
 
-ELMAN_CFG = dict(batch=2, T=33, dim=5, state_size=6, expansion=1.5, rank=2, with_h0=True, seed=11)
-
-
 def run_elman_check(kind, dtype_name):
-    elman_kernel_test.test_fast_path_matches_reference.hypothesis.inner_test(kind, dtype_name, ELMAN_CFG)
+    run_check(f"property_tests/kernels/test_elman.py::test_fast_path_matches_reference[{kind}-{dtype_name}]")
 
 
 @pytest.mark.parametrize("dtype_name", ["fp64", "fp32"])
@@ -87,13 +87,12 @@ def test_factored_weight_gradient_off_by_a_factor_of_two_fails(monkeypatch):
 # decay shifted by one step: a_j … a_{i−1} instead of a_{j+1} … a_i) must make the SSD kernel test fail.
 
 from impl.ssm import chunked as ssd_chunked_module  # noqa: E402
-from property_tests.kernels import test_ssm as ssd_kernel_test  # noqa: E402
 
-SSD_CASE = dict(batch=2, T=37, heads=2, headdim=3, d_state=4, chunk=8, with_D=True, with_h0=True, seed=7)
+SSD_DTYPE_IDS = {torch.float64: "fp64", torch.float32: "fp32"}
 
 
 def run_ssd_check(dtype):
-    ssd_kernel_test.test_chunked_core_matches_reference.hypothesis.inner_test(dtype=dtype, **SSD_CASE)
+    run_check(f"property_tests/kernels/test_ssm.py::test_chunked_core_matches_reference[{SSD_DTYPE_IDS[dtype]}]")
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["fp64", "fp32"])
@@ -127,8 +126,7 @@ def mutated_kernel(kernel, old: str, new: str):
 
 
 def run_compiled_check(dtype=torch.float64):
-    scan_kernel_test.check_time_varying_scan("compiled", compiled_scan_module.diagonal_scan_compiled, dtype,
-                                             SCAN_SHAPE)
+    run_check(f"{SCAN_CHECKS}test_time_varying_compiled_matches_reference[{dtype}]")
 
 
 needs_numba = pytest.mark.skipif(not compiled_scan_module.NUMBA_AVAILABLE, reason="numba is not installed")

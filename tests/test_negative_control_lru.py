@@ -7,9 +7,9 @@ three bugs are planted together in one run; each is pinned to a check that only 
 that check must fail with its numbers in the message. An intact run confirms every checked claim.
 
 The module's contracts from the LRU paper's code (the D ⊙ u readout, the initial scales of B, C
-and D), which no claim states, are checked in this process: each planted change (the readout
-without D ⊙ u; C drawn with the old standard deviation (2N)^-½ per part; D drawn with sd 2) must
-make its check fail.
+and D), which no claim states, are checked in this process (by node id, tests/planted.py): each
+planted change (the readout without D ⊙ u; C drawn with the old standard deviation (2N)^-½ per
+part; D drawn with sd 2) must make its check fail.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import pytest
 import torch
 
 import impl.diagonal_rnn.model as diag_model
-from property_tests import test_lru as lru_checks
 
 from .conftest import run_checks_with_bug
+from .planted import assert_check_fails
 
 # bug: (source appending (object, attribute, replacement) to TARGETS, the claim it must refute)
 BUGS = {
@@ -93,12 +93,6 @@ def test_intact_implementation_confirms_every_checked_lru_claim(pytester, monkey
 
 # ------------------------------------------------------------- the module's contracts (no claim), in this process
 
-def assert_check_fails(check, *args, fragment: str) -> None:
-    with pytest.raises(AssertionError) as failure:
-        check(*args)
-    assert fragment in str(failure.value), str(failure.value)[:600]
-
-
 def test_readout_without_the_skip_term_is_caught(monkeypatch):
     def readout_without_skip(self, u, h0=None):          # the module's readout before the fix
         x = self._states(u, h0)
@@ -109,7 +103,7 @@ def test_readout_without_the_skip_term_is_caught(monkeypatch):
         return (y.real if y.is_complex() else y).to(self.dtype)
 
     monkeypatch.setattr(diag_model.DiagonalLinearRNN, "forward", readout_without_skip)
-    assert_check_fails(lru_checks.test_module_output_is_re_cx_plus_d_u, fragment="but Re(C x_k) + D ⊙ u_k =")
+    assert_check_fails("property_tests/test_lru.py::test_module_output_is_re_cx_plus_d_u", "but Re(C x_k) + D ⊙ u_k =")
 
 
 @pytest.mark.parametrize("planted, factor, fragment", [
@@ -126,4 +120,4 @@ def test_wrong_initial_scales_are_caught(monkeypatch, planted, factor, fragment)
             getattr(self, planted).mul_(factor)
 
     monkeypatch.setattr(diag_model.DiagonalLinearRNN, "__init__", planted_init)
-    assert_check_fails(lru_checks.test_module_initial_scales_are_the_papers, True, fragment=fragment)
+    assert_check_fails("property_tests/test_lru.py::test_module_initial_scales_are_the_papers[complex]", fragment)

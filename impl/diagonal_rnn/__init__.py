@@ -9,6 +9,7 @@
 - `DiagonalLinearRNN`: the module (LRU ring initialisation, γ normalisation, optional readout);
   `lru_ring_init`: the ring initialisation's eigenvalues; `vandermonde_matrix`: V[n, j] = λ_n^j.
 - `vandermonde`: κ₂ of the Vandermonde map in ball arithmetic (certified and fast), roots of unity.
+- `gains`: the steady-state gain under a constant input, averaged over the phase (mpmath closed form).
 """
 
 from .compiled_scan import compiled_usable, diagonal_rnn_compiled, diagonal_scan_compiled

@@ -2,14 +2,16 @@
 
     L(W, U) = ½ ‖W U − A*‖_F²      (= ½ E‖W U x − A* x‖² − const for E[x xᵀ] = I)
 
-`loss` is the definition (autograd differentiates it); `factor_gradients` and
-`end_to_end_velocity` are the closed forms 002 states, kept apart so the checks can compare
-them with autograd and with finite differences of `gradient_descent`. Everything is batched
-over leading dimensions and runs on any device; float64 by default for the checks.
+`loss` is the definition (autograd differentiates it); `factor_gradients`,
+`end_to_end_velocity`, `logistic_mode` and `half_growth_time` are the closed forms 002 states,
+kept apart so the checks can compare them with autograd, with finite differences of
+`gradient_descent` and with integrated ODEs. Everything is batched over leading dimensions and
+runs on any device; float64 by default for the checks.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -99,3 +101,11 @@ def logistic_mode(t, sigma: float, s0: float):
     if s0 == 0:
         return torch.zeros_like(t)
     return sigma / (1 + (sigma / s0 - 1) * torch.exp(-2 * sigma * t))
+
+
+def half_growth_time(sigma: float, s0: float) -> float:
+    """t½ = ln(σ/s0 − 1)/(2σ): where `logistic_mode` reaches σ/2, for 0 < s0 < σ (the registry's
+    formula; the symbolic form is `laws.half_time`)."""
+    if not 0 < s0 < sigma:
+        raise ValueError(f"half_growth_time: needs 0 < s0 < sigma, got sigma={sigma}, s0={s0}")
+    return math.log(sigma / s0 - 1) / (2 * sigma)
