@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 import impl.geometry.chains as chains
 from impl.geometry import naive, orbit
+from impl.precision import working_precision
 from impl.spectral.spectra import matrix_with_spectrum, power_law_spectrum, random_orthogonal
 
 DIGITS = 50
@@ -176,7 +177,7 @@ def check_drift(J: torch.Tensor, evidence):
     (any larger α_+ only weakens the bound)."""
     L, d = J.shape[0], J.shape[-1]
     rho = orbit.top_radial_of_matrix(J)
-    with mpmath.workdps(DIGITS):
+    with working_precision(mpmath_dps=DIGITS):
         rho_ref = [rho_of_matrix(to_mp(M)) for M in J]
         for chart in chains.CHARTS:
             alpha = chains.fitted_exponents(J, chart, bounds=BOUNDS)
@@ -261,7 +262,7 @@ def near_identity_case(d: int, seed: int, K: float) -> dict:
     """The generators and, per L, the mpmath values of the exact quantities of the near-identity pair."""
     A, A_next, B = generator_triple(d, seed, K)
     rows = []
-    with mpmath.workdps(DIGITS):
+    with working_precision(mpmath_dps=DIGITS):
         Am, Anm, Bm = to_mp(A), to_mp(A_next), to_mp(B)
         eye = mpmath.eye(d)
         for L in LS:
@@ -291,23 +292,28 @@ def assert_order(evidence, label: str, errors, order: float, tolerance: float = 
     return slope
 
 
-def check_log_norm_expansions(case: dict, evidence):
+def assert_layer_and_product_expansions(evidence, case: dict, expansion, labels: dict[str, str]) -> None:
+    """One layer (generator A_l) and the product of two (generator A_l + A_(l+1)): the high-precision
+    reference minus the claim's `expansion` at that generator is O(L^-2). `labels` maps the two
+    reference columns (one layer first, then the product) to their labels in the evidence."""
     A, A_next, refs = case["A"], case["A_next"], case["refs"]
-    e57 = [r["log_sigma"] - float(chains.near_identity_log_norm(A, r["L"])) for r in refs]
-    e58 = [r["log_sigma_product"] - float(chains.near_identity_log_norm(A + A_next, r["L"])) for r in refs]
-    assert_order(evidence, "(57) log σ_1(J_l) − μ_1(S_l)/L", e57, 2)
-    assert_order(evidence, "(58) log σ_1(J_(l+1) J_l) − μ_1(S_l + S_(l+1))/L", e58, 2)
+    for (measured, label), generator in zip(labels.items(), (A, A + A_next)):
+        assert_order(evidence, label, [r[measured] - float(expansion(generator, r["L"])) for r in refs], 2)
+
+
+def check_log_norm_expansions(case: dict, evidence):
+    assert_layer_and_product_expansions(evidence, case, chains.near_identity_log_norm, {
+        "log_sigma": "(57) log σ_1(J_l) − μ_1(S_l)/L",
+        "log_sigma_product": "(58) log σ_1(J_(l+1) J_l) − μ_1(S_l + S_(l+1))/L"})
 
 
 def check_radial_expansions(case: dict, evidence):
-    A, A_next, refs = case["A"], case["A_next"], case["refs"]
-    e61 = [r["rho"] - float(chains.near_identity_radial(A, r["L"])) for r in refs]
-    e62 = [r["rho_product"] - float(chains.near_identity_radial(A + A_next, r["L"])) for r in refs]
-    assert_order(evidence, "(61) ρ(Ĵ_l) − 2(μ_1(S_l) − tr S_l/d)/L", e61, 2)
-    assert_order(evidence, "(62) ρ(normalised J_(l+1) J_l) − 2(μ_1(S_l + S_(l+1)) − tr(S_l + S_(l+1))/d)/L", e62, 2)
+    assert_layer_and_product_expansions(evidence, case, chains.near_identity_radial, {
+        "rho": "(61) ρ(Ĵ_l) − 2(μ_1(S_l) − tr S_l/d)/L",
+        "rho_product": "(62) ρ(normalised J_(l+1) J_l) − 2(μ_1(S_l + S_(l+1)) − tr(S_l + S_(l+1))/d)/L"})
     # (63): the radial displacement itself is O(1/L)
-    assert_order(evidence, "(63) abs(ρ(Ĵ_(l+1)) − ρ(Ĵ_l)) itself", [r["rho_next"] - r["rho"] for r in refs], 1,
-                 tolerance=0.1)
+    assert_order(evidence, "(63) abs(ρ(Ĵ_(l+1)) − ρ(Ĵ_l)) itself", [r["rho_next"] - r["rho"] for r in case["refs"]],
+                 1, tolerance=0.1)
 
 
 def check_slack_orders(case: dict, evidence):
@@ -451,7 +457,7 @@ def check_exact_chain(J: torch.Tensor, alpha: torch.Tensor, evidence):
     general = float(orbit.bures_wasserstein(cartan, torch.diag_embed(orbit.orbit_eigenvalues(d, alpha))).max())
     hellinger_form = float(chains.bures_chart_error(J, alpha).max())
     rho = orbit.top_radial_of_matrix(J)
-    with mpmath.workdps(DIGITS):
+    with working_precision(mpmath_dps=DIGITS):
         spectra = [[x * d / mpmath.fsum(s) for x in s] for s in (gram_spectrum(to_mp(M)) for M in J)]
         chart_ref = max(naive.bures_wasserstein_diagonal(s, naive.eigenvalues(d, float(a)))
                         for s, a in zip(spectra, alpha))

@@ -9,61 +9,21 @@ from pathlib import Path
 
 import pytest
 
+from .registry_text import claim_toml, family_toml
+
 PLUGIN = ("-p", "claims.pytest_plugin")
 
-MINI_REGISTRY = '''
-[family]
-title = "Demo family"
-source = "demo.txt"
-order = 1
-
-[[claim]]
-id = "demo.holds"
-title = "A claim whose check passes"
-statement = "1 + 1 = 2"
-declared = "proven"
-sources = ["demo.txt § 1"]
-uses = []
-checks = ["P"]
-
-[[claim]]
-id = "demo.fails"
-title = "A claim whose check fails"
-statement = "1 + 1 = 3"
-declared = "proven"
-sources = ["demo.txt § 2"]
-uses = ["demo.holds"]
-checks = ["P"]
-
-[[claim]]
-id = "demo.depends"
-title = "A claim that uses a refuted one"
-statement = "follows from demo.fails"
-declared = "derived"
-sources = ["demo.txt § 3"]
-uses = ["demo.fails"]
-checks = ["P"]
-
-[[claim]]
-id = "demo.nocheck"
-title = "A claim nobody checks"
-statement = "something"
-declared = "conjectured"
-sources = ["demo.txt § 4"]
-uses = []
-checks = ["E"]
-decision_rule = "measure it"
-
-[[claim]]
-id = "demo.definition"
-title = "A definition"
-statement = "score := a / b"
-declared = "definition"
-sources = ["demo.txt § 5"]
-uses = []
-checks = []
-unchecked_reason = "a definition asserts nothing that could be false"
-'''
+MINI_REGISTRY = family_toml("Demo family", "demo.txt", 1) + "".join([
+    claim_toml("demo.holds", "A claim whose check passes", "1 + 1 = 2", "proven", ["demo.txt § 1"], [], ["P"]),
+    claim_toml("demo.fails", "A claim whose check fails", "1 + 1 = 3", "proven", ["demo.txt § 2"], ["demo.holds"],
+               ["P"]),
+    claim_toml("demo.depends", "A claim that uses a refuted one", "follows from demo.fails", "derived",
+               ["demo.txt § 3"], ["demo.fails"], ["P"]),
+    claim_toml("demo.nocheck", "A claim nobody checks", "something", "conjectured", ["demo.txt § 4"], [], ["E"],
+               decision_rule="measure it"),
+    claim_toml("demo.definition", "A definition", "score := a / b", "definition", ["demo.txt § 5"], [], [],
+               unchecked_reason="a definition asserts nothing that could be false"),
+])
 
 
 @pytest.fixture
@@ -109,21 +69,3 @@ def run_checks_with_bug(pytester, monkeypatch, check_files: list[str], bug: str 
                                   *pytest_args)
     folder = out if (out / "claims.json").exists() else out / "partial"
     return read_report(folder)["claims"]
-
-
-def run_bug_group(pytester, monkeypatch, check_file: str, prelude: str, bugs: dict, group: str) -> tuple[dict, dict]:
-    """Plant the bugs of one group together — `bugs` maps a name to (group, source, claim, the check
-    only it breaks, a fragment of that check's failure message) — and run just their pinned checks."""
-    chosen = {name: bug for name, bug in bugs.items() if bug[0] == group}
-    source = prelude + "".join(textwrap.dedent(bug[1]) for bug in chosen.values())
-    pinned = " or ".join(sorted({bug[3] for bug in chosen.values()}))
-    return chosen, run_checks_with_bug(pytester, monkeypatch, [check_file], source, "-m", "not sweep", "-k", pinned)
-
-
-def assert_pinned_checks_fail(claims: dict, bugs: dict) -> None:
-    """Each planted bug refutes its claim, and its pinned check fails with its own message."""
-    for name, (_, _, claim, check, message) in bugs.items():
-        assert claims[claim]["verdict"] == "refuted", (name, claims[claim]["reason"])
-        pinned = [c for c in claims[claim]["checks"] if c["nodeid"].endswith("::" + check)]
-        assert pinned and all(c["outcome"] == "failed" and message in (c["message"] or "") for c in pinned), (
-            name, [(c["outcome"], (c["message"] or "")[:300]) for c in pinned])

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .test_registry import CATALOGUE
+from .registry_text import CATALOGUE
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -95,13 +95,13 @@ def test_readme_carries_the_two_commands_ci_runs():
 
 
 def test_the_main_job_runs_on_xdist_workers_unless_told_otherwise(monkeypatch):
-    from claims.cli import _parallel
+    from claims.cli_check import parallel_arguments
     pytest.importorskip("xdist")
     monkeypatch.setenv("CLAIMS_WORKERS", "3")
-    assert _parallel([]) == ["-n", "3", "--dist", "loadscope"]
-    assert _parallel(["-n", "0"]) == [] and _parallel(["--numprocesses=4"]) == []
+    assert parallel_arguments([]) == ["-n", "3", "--dist", "loadscope"]
+    assert parallel_arguments(["-n", "0"]) == [] and parallel_arguments(["--numprocesses=4"]) == []
     monkeypatch.setenv("CLAIMS_WORKERS", "1")
-    assert _parallel([]) == []
+    assert parallel_arguments([]) == []
 
 
 # ---------------------------------------------------------------- what each verdict is worth
@@ -177,7 +177,7 @@ def test_main_job_environment_names_the_derandomised_profile_unless_the_caller_d
     from hypothesis import settings
 
     import claims.hypothesis_profiles  # noqa: F401  (registers the profiles)
-    from claims.cli import MAIN_JOB_PROFILE, main_job_environment
+    from claims.cli_check import MAIN_JOB_PROFILE, main_job_environment
     main = settings.get_profile(MAIN_JOB_PROFILE)
     assert main.derandomize and main.database is None and main.max_examples == 40
     assert main_job_environment({"PATH": "/bin"}) == {"PATH": "/bin", "HYPOTHESIS_PROFILE": "main"}
@@ -205,7 +205,8 @@ def test_committed_report_says_what_each_experiment_verdict_is_worth():
     Written before the report was regenerated with the experiments' scale/to_decide calls: it
     fails on a report from an older run, by design, until `claims check` is run again and the
     new report is committed. It reads the committed file, not a run of its own."""
-    from claims.report import experiment_ran, load_report, scales, to_decide
+    from claims.entries import experiment_ran, scales, to_decide
+    from claims.report import load_report
     path = ROOT / "reports" / "claims.json"
     assert path.exists(), f"{path} is missing: the repository commits the last full report (run `claims check`)"
     report = load_report(path)

@@ -373,7 +373,7 @@ def result_of(cell) -> dict:
 
 def through_the_store(result: dict) -> dict:
     """A record as run_cells hands it back: encoded as the store keeps it and decoded."""
-    from impl.experiments.cells import decode, encode
+    from claims.cells import decode, encode
     return decode(encode({"result": result, "meta": {}}))
 
 
@@ -450,8 +450,8 @@ def test_capacity_runs_rebuilt_from_records_by_config():
 def check_capacity_cell(refit_eval_seed: int) -> None:
     """A toy capacity cell run twice by execute (one thread): the same bits, and its MC is the one
     of a readout fitted here on the trained model's states of the evaluation sequence."""
-    from impl.experiments.cells import decode, encode, execute, make_cell
-    from impl.experiments.device import Placement
+    from claims.cells import decode, encode, execute, make_cell
+    from claims.device import Placement
     config = dict(d=4, e=2, seed=1, lags=3, length=6, steps=3, batch=2, lr=1e-2, fit=300, test=100)
     cell = make_cell(exp.capacity_cell, "gradients", **config)
     first, second = (decode(encode(execute(cell, Placement("cpu", None))))["result"] for _ in range(2))
@@ -479,7 +479,7 @@ def test_negative_control_a_readout_on_another_sequence_is_caught():
 def test_xgated_repeat_cell_runs_its_repeat_in_a_fresh_process_from_the_library():
     """The repeat's entry point is importable from impl (not from a test module); the record names
     the kernel path that ran and holds every step's loss and the tok/s."""
-    from impl.experiments.device import Placement
+    from claims.device import Placement
     sizes = dict(dim=8, depth=1, d_state=4, headdim=4, batch=2, length=8, warmup=2, timed=3, small_batch=1, lr=1e-3)
     d_in = exp._matched_state(8, 4, 4)
     result = exp.xgated_repeat_cell(placement=Placement("cpu", None), seed=1, steps=6, d_in=d_in, **sizes)

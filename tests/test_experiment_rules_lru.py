@@ -25,8 +25,8 @@ import torch
 from torch import nn
 
 import impl.experiments.lru as exp
-from impl.experiments.cells import decode, encode, execute, make_cell
-from impl.experiments.device import Placement
+from claims.cells import decode, encode, execute, make_cell
+from claims.device import Placement
 
 # ---------------------------------------------------------------- lru.complex_near_circle_helps
 

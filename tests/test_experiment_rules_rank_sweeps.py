@@ -540,9 +540,9 @@ def test_a_run_rebuilt_from_its_stored_record_equals_the_fresh_one():
     """train_run at toy sizes through cells.execute and the JSON codec: the Run from the decoded
     record (what a warm run reads) equals the Run from the function's own result."""
     from impl.data import MissingData
-    from impl.experiments.cells import decode, encode, execute, make_cell
+    from claims.cells import decode, encode, execute, make_cell
     from impl.experiments.common import corpus
-    from impl.experiments.device import Placement
+    from claims.device import Placement
     try:
         corpus()
     except MissingData as exc:

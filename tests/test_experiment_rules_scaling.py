@@ -20,9 +20,9 @@ import torch
 import impl.experiments.scaling as exp
 from impl.elman.models import E5Layer, num_parameters
 from impl.experiments import seeds_to_decide, simulated_coverage
-from impl.experiments.cells import decode, encode
+from claims.cells import decode, encode
 from impl.experiments.common import RATIO_GRID, grid_rank
-from impl.experiments.device import Placement
+from claims.device import Placement
 from impl.training.stream import ByteStream
 
 GRID = np.array(RATIO_GRID, dtype=float)
@@ -225,7 +225,7 @@ def test_the_lab_is_rebuilt_from_records_decoded_from_json():
 
 
 def test_a_run_cell_is_deterministic_and_encodable(monkeypatch):
-    from impl.experiments.cells import execute
+    from claims.cells import execute
     monkeypatch.setattr(exp, "_corpus_stream", lambda: ByteStream(bytes(range(256)) * 400))
     tiny = dataclasses.replace(exp.SMALL, batch=2, length=8, steps=3, held_out=1)
     cell = exp.declare_cells(tiny)[0]

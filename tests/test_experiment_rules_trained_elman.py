@@ -348,8 +348,8 @@ def assert_cell_equals_direct_run(data: bytes, config: dict):
     """A cell executed, its record encoded and decoded (as the store returns it) and rebuilt into a
     Run gives the direct run's losses, spectra and parameters bit for bit, and Jacobian spectra
     equal to the sampler's on the directly trained model."""
-    from impl.experiments.cells import decode, encode, execute, make_cell
-    from impl.experiments.device import Placement
+    from claims.cells import decode, encode, execute, make_cell
+    from claims.device import Placement
     cell = make_cell(experiment.train_and_measure, "trained_elman", model="E1" if config["kind"] == "e1" else "E5",
                      **config)
     record = decode(encode(execute(cell, Placement("cpu", None))))
@@ -385,8 +385,8 @@ def test_negative_control_a_cell_training_on_the_wrong_data_order_fails_the_comp
 
 
 def test_runs_from_records_orders_by_model_and_seed_and_names_what_is_missing(synthetic_corpus):
-    from impl.experiments.cells import decode, encode, execute, make_cell
-    from impl.experiments.device import Placement
+    from claims.cells import decode, encode, execute, make_cell
+    from claims.device import Placement
     records = []
     for model, config in (("E5", TINY_E5), ("E1", TINY)):
         for seed in (2, 0, 1):

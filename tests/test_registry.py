@@ -9,33 +9,10 @@ import pytest
 
 from claims.registry import RegistryError, load_registry
 
-CATALOGUE = [line.strip() for line in (Path(__file__).parent / "catalogue_ids.txt").read_text().splitlines()
-             if line.strip() and not line.startswith("#")]
+from .registry_text import CATALOGUE, claim_toml, family_toml
 
-GOOD = '''
-[family]
-title = "T"
-source = "s"
-order = 1
-
-[[claim]]
-id = "fam.a"
-title = "a"
-statement = "a"
-declared = "proven"
-sources = ["s"]
-uses = []
-checks = ["P"]
-
-[[claim]]
-id = "fam.b"
-title = "b"
-statement = "b"
-declared = "derived"
-sources = ["s"]
-uses = ["fam.a"]
-checks = ["N"]
-'''
+GOOD = family_toml("T", "s", 1) + claim_toml("fam.a", "a", "a", "proven", ["s"], [], ["P"]) + claim_toml(
+    "fam.b", "b", "b", "derived", ["s"], ["fam.a"], ["N"])
 
 
 def write(tmp_path: Path, text: str, name: str = "fam.toml") -> Path:

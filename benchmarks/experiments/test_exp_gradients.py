@@ -10,22 +10,10 @@ from __future__ import annotations
 import pytest
 
 import impl.experiments.gradients as exp
-from claims.executors import CellsOutcome, run_cells
+from benchmarks.experiments.deciding import merged, per_claim, run_and_record
+from claims.executors import run_cells
 from impl.experiments.common import conclude
 from impl.testing import one_linear_algebra_thread  # noqa: F401  (autouse: one LAPACK thread)
-
-
-def combined(*outcomes: CellsOutcome) -> CellsOutcome:
-    """One outcome of several run_cells calls (the SNR cells run in two stages: the learning-rate
-    grid, then the cells at the picked rates), so the cells evidence counts each cell once."""
-    first = outcomes[0]
-    merged = CellsOutcome([], [], store=first.store, executor=first.executor)
-    for outcome in outcomes:
-        merged.cells += outcome.cells
-        merged.records += outcome.records
-        for name in ("reused", "ran", "stale", "foreign", "recomputed"):
-            getattr(merged, name).extend(getattr(outcome, name))
-    return merged
 
 
 @pytest.fixture(scope="module")
@@ -37,40 +25,29 @@ def snr(corpus):
     picked = exp.picked_learning_rates(grid_cells, grid.records)
     known = {cell.key for cell in grid_cells}
     rest = run_cells([cell for cell in exp.snr_cells(picked["lr"]) if cell.key not in known])
-    outcome = combined(grid, rest)
+    outcome = merged(grid, rest)
     return outcome, exp.snr_runs_from(outcome.cells, outcome.records, picked)
 
 
 @pytest.mark.experiment
-@pytest.mark.claim("gradient.mamba2_better_quality")
-def test_mamba2_gradient_snr_against_stock_elman(snr, evidence):
+@per_claim("record", {"gradient.mamba2_better_quality": exp.record_mamba2_snr,
+                      "lowrank.increases_snr": exp.record_lowrank_snr})
+def test_gradient_snr(snr, evidence, record):
     outcome, runs = snr
     evidence.cells(outcome.summary())
-    conclude(evidence, *exp.record_mamba2_snr(evidence, runs, outcome.records))
-
-
-@pytest.mark.experiment
-@pytest.mark.claim("lowrank.increases_snr")
-def test_low_rank_recurrence_gradient_snr_against_dense(snr, evidence):
-    outcome, runs = snr
-    evidence.cells(outcome.summary())
-    conclude(evidence, *exp.record_lowrank_snr(evidence, runs, outcome.records))
+    conclude(evidence, *record(evidence, runs, outcome.records))
 
 
 @pytest.mark.experiment
 @pytest.mark.claim("observed.xgated_faster_than_mamba2")
 def test_xgated_throughput_and_loss_against_mamba2(corpus, evidence):
-    outcome = run_cells(exp.xgated_cells())
-    evidence.cells(outcome.summary())
-    repeats = [record["result"] for record in outcome.records]
-    conclude(evidence, *exp.record_xgated(evidence, repeats, outcome.records))
+    records = run_and_record(evidence, exp.xgated_cells())
+    conclude(evidence, *exp.record_xgated(evidence, [record["result"] for record in records], records))
 
 
 @pytest.mark.experiment
 @pytest.mark.claim("expansion.wide_beats_narrow")
 def test_wide_state_has_more_memory_capacity_at_equal_parameters(evidence):
     cells = exp.capacity_cells()
-    outcome = run_cells(cells)
-    evidence.cells(outcome.summary())
-    runs = exp.capacity_runs_from(cells, outcome.records)
-    conclude(evidence, *exp.record_capacity(evidence, runs, outcome.records))
+    records = run_and_record(evidence, cells)
+    conclude(evidence, *exp.record_capacity(evidence, exp.capacity_runs_from(cells, records), records))

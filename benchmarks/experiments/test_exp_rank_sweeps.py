@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 import impl.experiments.rank_sweeps as exp
+from benchmarks.experiments.deciding import merged, per_claim
 from claims.executors import CellsOutcome, run_cells
 from impl.testing import one_linear_algebra_thread  # noqa: F401  (autouse: one LAPACK thread)
 
@@ -30,14 +31,7 @@ class Runs:
 
     def summary(self) -> dict:
         """One summary over all the outcomes so far."""
-        first = self.outcomes[0]
-        merged = CellsOutcome([], [], store=first.store, executor=first.executor)
-        for outcome in self.outcomes:
-            merged.cells += outcome.cells
-            merged.records += outcome.records
-            for name in ("reused", "ran", "stale", "foreign", "recomputed"):
-                getattr(merged, name).extend(getattr(outcome, name))
-        return merged.summary()
+        return merged(*self.outcomes).summary()
 
 
 @pytest.fixture(scope="module")
@@ -46,38 +40,14 @@ def runs(corpus):
 
 
 @pytest.mark.experiment
-@pytest.mark.claim("observed.eps_threshold")
-def test_knee_of_loss_against_captured_variance(runs, evidence):
+@per_claim("report", {"observed.eps_threshold": exp.report_eps_threshold,
+                      "observed.linear_vs_elman_ratio": exp.report_linear_vs_elman_ratio,
+                      "observed.nonlinear_correction": exp.report_nonlinear_correction,
+                      "observed.lower_rank_better_flow": exp.report_lower_rank_better_flow,
+                      "observed.multi_matrix": exp.report_multi_matrix})
+def test_rank_sweeps(runs, evidence, report):
     evidence.cells(runs.summary())
-    exp.report_eps_threshold(runs.lab, evidence)
-
-
-@pytest.mark.experiment
-@pytest.mark.claim("observed.linear_vs_elman_ratio")
-def test_knee_ratio_linear_against_elman(runs, evidence):
-    evidence.cells(runs.summary())
-    exp.report_linear_vs_elman_ratio(runs.lab, evidence)
-
-
-@pytest.mark.experiment
-@pytest.mark.claim("observed.nonlinear_correction")
-def test_implied_exponent_correction_for_tanh(runs, evidence):
-    evidence.cells(runs.summary())
-    exp.report_nonlinear_correction(runs.lab, evidence)
-
-
-@pytest.mark.experiment
-@pytest.mark.claim("observed.lower_rank_better_flow")
-def test_gradient_snr_and_convergence_against_rank(runs, evidence):
-    evidence.cells(runs.summary())
-    exp.report_lower_rank_better_flow(runs.lab, evidence)
-
-
-@pytest.mark.experiment
-@pytest.mark.claim("observed.multi_matrix")
-def test_low_rank_input_and_recurrence_matrices_2x2(runs, evidence):
-    evidence.cells(runs.summary())
-    exp.report_multi_matrix(runs.lab, evidence)
+    report(runs.lab, evidence)
 
 
 @pytest.mark.experiment

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 import impl.experiments.scaling as exp
+from benchmarks.experiments.deciding import per_claim
 from claims.executors import run_cells
 from impl.testing import one_linear_algebra_thread  # noqa: F401  (autouse: one LAPACK thread)
 
@@ -21,32 +22,11 @@ def runs(corpus):
 
 
 @pytest.mark.experiment
-@pytest.mark.claim("observed.optimal_ratio_17pct")
-def test_parameter_matched_optimum_near_17_percent(runs, evidence):
+@per_claim("experiment", {"observed.optimal_ratio_17pct": exp.optimal_ratio_experiment,
+                          "observed.ratio_scale_invariant": exp.scale_invariance_experiment,
+                          "observed.ratio_vs_data": exp.data_experiment,
+                          "observed.alpha_beta_scaling": exp.alpha_beta_experiment})
+def test_scaling(runs, evidence, experiment):
     lab, outcome = runs
     evidence.cells(outcome.summary())
-    exp.optimal_ratio_experiment(lab, evidence)
-
-
-@pytest.mark.experiment
-@pytest.mark.claim("observed.ratio_scale_invariant")
-def test_knee_ratio_does_not_move_with_width(runs, evidence):
-    lab, outcome = runs
-    evidence.cells(outcome.summary())
-    exp.scale_invariance_experiment(lab, evidence)
-
-
-@pytest.mark.experiment
-@pytest.mark.claim("observed.ratio_vs_data")
-def test_knee_ratio_against_amount_of_data(runs, evidence):
-    lab, outcome = runs
-    evidence.cells(outcome.summary())
-    exp.data_experiment(lab, evidence)
-
-
-@pytest.mark.experiment
-@pytest.mark.claim("observed.alpha_beta_scaling")
-def test_loss_scaling_exponent_against_spectral_exponent(runs, evidence):
-    lab, outcome = runs
-    evidence.cells(outcome.summary())
-    exp.alpha_beta_experiment(lab, evidence)
+    experiment(lab, evidence)

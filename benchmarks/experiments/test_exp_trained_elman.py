@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 import impl.experiments.trained_elman as experiment
+from benchmarks.experiments.deciding import per_claim
 from claims.executors import run_cells
 from impl.testing import one_linear_algebra_thread  # noqa: F401  (autouse: one LAPACK thread)
 
@@ -24,35 +25,11 @@ def runs(outcome) -> dict[str, list[experiment.Run]]:
 
 
 @pytest.mark.experiment
-@pytest.mark.claim("observed.e5_beats_e1")
-def test_e5_reaches_lower_loss_than_e1(outcome, runs, evidence):
+@per_claim("evaluate", {"observed.e5_beats_e1": experiment.evaluate_e5_beats_e1,
+                        "observed.alpha_in_range": experiment.evaluate_alpha_in_range,
+                        "observed.power_law_best_model": experiment.evaluate_power_law_best_model,
+                        "observed.jacobian_spectrum_differs": experiment.evaluate_jacobian_spectrum_differs,
+                        "observed.spectrum_evolution": experiment.evaluate_spectrum_evolution})
+def test_trained_elman(outcome, runs, evidence, evaluate):
     evidence.cells(outcome.summary())
-    experiment.evaluate_e5_beats_e1(runs, evidence)
-
-
-@pytest.mark.experiment
-@pytest.mark.claim("observed.alpha_in_range")
-def test_trained_recurrent_spectra_have_alpha_in_range(outcome, runs, evidence):
-    evidence.cells(outcome.summary())
-    experiment.evaluate_alpha_in_range(runs, evidence)
-
-
-@pytest.mark.experiment
-@pytest.mark.claim("observed.power_law_best_model")
-def test_power_law_fits_trained_spectra_best(outcome, runs, evidence):
-    evidence.cells(outcome.summary())
-    experiment.evaluate_power_law_best_model(runs, evidence)
-
-
-@pytest.mark.experiment
-@pytest.mark.claim("observed.jacobian_spectrum_differs")
-def test_jacobian_spectrum_differs_from_static_spectrum(outcome, runs, evidence):
-    evidence.cells(outcome.summary())
-    experiment.evaluate_jacobian_spectrum_differs(runs, evidence)
-
-
-@pytest.mark.experiment
-@pytest.mark.claim("observed.spectrum_evolution")
-def test_spectrum_evolves_during_training(outcome, runs, evidence):
-    evidence.cells(outcome.summary())
-    experiment.evaluate_spectrum_evolution(runs, evidence)
+    evaluate(runs, evidence)

@@ -9,21 +9,16 @@ from __future__ import annotations
 import pytest
 
 import impl.experiments.exponent_profiles as exp
-from claims.executors import run_cells
+from benchmarks.experiments.deciding import installed_or_skip, run_and_record
 
 
 @pytest.fixture(scope="module")
-def outcome():
-    from impl.data import MissingData
-    try:
-        exp.weights_path()
-    except MissingData as exc:
-        pytest.skip(str(exc))
-    return run_cells(exp.declare_cells())
+def minilm_weights():
+    """The pretrained MiniLM weights' path; skips (saying what is missing) when they are not there."""
+    return installed_or_skip(exp.weights_path)
 
 
 @pytest.mark.experiment
 @pytest.mark.claim("gsa.smooth_exponent_profiles")
-def test_exponents_of_pretrained_minilm_vary_smoothly_with_depth(evidence, outcome):
-    evidence.cells(outcome.summary())
-    exp.report(evidence, exp.spectra_from_records(outcome.records))
+def test_exponents_of_pretrained_minilm_vary_smoothly_with_depth(evidence, minilm_weights):
+    exp.report(evidence, exp.spectra_from_records(run_and_record(evidence, exp.declare_cells())))

@@ -9,16 +9,10 @@ from __future__ import annotations
 import pytest
 
 import impl.experiments.selective_mode as exp
-from claims.executors import run_cells
-
-
-@pytest.fixture(scope="module")
-def outcome():
-    return run_cells(exp.declare_cells())
+from benchmarks.experiments.deciding import run_and_record
 
 
 @pytest.mark.experiment
 @pytest.mark.claim("flow.selective_mode_activation")
-def test_modes_are_learned_one_by_one_largest_first(evidence, outcome):
-    evidence.cells(outcome.summary())
-    exp.report(evidence, exp.run_from_records(outcome.records))
+def test_modes_are_learned_one_by_one_largest_first(evidence):
+    exp.report(evidence, exp.run_from_records(run_and_record(evidence, exp.declare_cells())))

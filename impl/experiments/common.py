@@ -82,6 +82,12 @@ def pyplot():
     return plt
 
 
+def two_panels(**options):
+    """(fig, axes) of the experiments' usual figure: two panels side by side, 11 × 4 inches
+    (`options` go to pyplot.subplots: sharey, gridspec_kw, ...)."""
+    return pyplot().subplots(1, 2, figsize=(11, 4), **options)
+
+
 def save_figure(fig, evidence, claim: str, caption: str, suffix: str = ""):
     """Save `fig` as <figures_dir>/<claim with _>{suffix}.png, close it, attach it as evidence."""
     evidence.figures_dir.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ from dataclasses import asdict
 
 import numpy as np
 
-from .cells import Cell, cell_function, make_cell
+from claims.cells import Cell, cell_function, make_cell
 from .common import conclude, pyplot, save_figure
 
 EXPERIMENT = "exponent_profiles"

@@ -9,7 +9,7 @@ tests/test_experiment_rules_lru.py). Everything runs on impl's diagonal linear R
 `diagonal_scan_reference` for the recurrence in float32 (the `DiagonalLinearRNN` module, scan path,
 for the Lotka–Volterra features), `vandermonde_matrix` for V[n, j] = λ_n^j.
 
-Every measurement is a cell (impl/experiments/cells.py), declared by `declare_cells()` and run by
+Every measurement is a cell (claims/cells.py), declared by `declare_cells()` and run by
 benchmarks/experiments/test_exp_lru.py through the harness's executor: one per seed of the near-circle
 measurements (every L and N; and one mpmath cross-check), one per seed of the digit reconstruction, one per seed of
 the universality run (the MLPs train on the cell's placement), one per (ring, seed) blow-up run.
@@ -52,9 +52,9 @@ from impl.diagonal_rnn import (DiagonalLinearRNN, diagonal_rnn_reference, diagon
 from impl.diagonal_rnn.vandermonde import condition_number, mpmath_condition_number
 
 from . import common
-from .cells import Cell, cell_function, make_cell
+from claims.cells import Cell, cell_function, make_cell
 from .common import record_spread
-from .scale import at_scale, scale
+from claims.scale import at_scale, scale
 from .stats import seeds_to_decide
 
 EXPERIMENT = "lru"
@@ -63,6 +63,10 @@ R_MAX = 0.999
 NEAR_CIRCLE = (0.9, R_MAX)       # (r_min, r_max) of the near-circle ring initialisation
 FULL_DISC = (0.0, R_MAX)         # the r_min = 0 reference
 RIDGE_ALPHAS = 10.0 ** np.arange(-10, 3)
+
+# The source's scale of the near-circle and reconstruction claims (evidence.scale's `source`)
+MNIST_SOURCE_SCALE = ("MNIST digit reconstruction: 28×28 images flattened to sequences of length L = 784, state size "
+                      "and node sets not stated (004 § Key Results, § Architecture Onboarding › First 3 experiments)")
 
 
 # ================================================================ decision rules (pure)
@@ -361,8 +365,16 @@ def near_circle_cross_check_gaps(results, cross_check) -> list[float]:
     return [abs(results[(c["L"], c["N"], c["seed"])][name][0] / cross_check[name] - 1) for name in NC_SETS]
 
 
-def record_near_circle(evidence, results, ratios, gaps) -> None:
-    """The near-circle figures, note, plot and scale (the cross-check must have passed)."""
+def record_near_circle(evidence, records: list[dict]) -> tuple[str, str, str]:
+    """Decide lru.complex_near_circle_helps on its cells' records and record its figures, note,
+    plot and scale, once flint's κ₂ has passed the cross-check against mpmath's SVD (at L = 16,
+    where mpmath is affordable); returns (verdict, reason, what would decide it)."""
+    results, cross_check = near_circle_results(records)
+    ratios = near_circle_ratios(results)
+    verdict, reason = decide_complex_near_circle(ratios)
+    gaps = near_circle_cross_check_gaps(results, cross_check)
+    if max(gaps) > 1e-8:
+        raise RuntimeError(f"flint κ₂ disagrees with mpmath's SVD at L = 16: max relative gap {max(gaps):.3g}")
     evidence.figure("max relative gap of flint κ₂ vs mpmath SVD (60 digits), L = N = 16, seed 0, all sets",
                     max(gaps), "1")
 
@@ -395,14 +407,12 @@ def record_near_circle(evidence, results, ratios, gaps) -> None:
                        "κ₂(V) and median reconstruction error by node set and L (median over 5 seeds, range as bars)")
     evidence.scale(f"synthetic scalar sequences, L ∈ {NC_LENGTHS}, N = L and 2L, {len(NC_SEEDS)} seeds × "
                    f"{NC_SEQUENCES} sequences per (L, node set); no training",
-                   "MNIST digit reconstruction: 28×28 images flattened to sequences of length L = 784, state size "
-                   "and node sets not stated (004 § Key Results, § Architecture Onboarding › First 3 experiments)",
-                   reduced=True)
+                   MNIST_SOURCE_SCALE, reduced=True)
+    return verdict, reason, near_circle_to_decide(ratios)
 
 
 def draw_near_circle(results):
-    plt = common.pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = common.two_panels()
     for k, ax in enumerate(axes):
         for name, color in zip(NC_SETS, ("C0", "C1", "C2", "C3", "C4")):
             for N_of, style in ((lambda L: L, "-"), (lambda L: 2 * L, "--")):
@@ -507,7 +517,11 @@ def reconstruction_results(records: list[dict]):
     return errors, {init: np.asarray(a) for init, a in with_examples[0].items()}
 
 
-def record_reconstruction(evidence, errors, examples) -> None:
+def record_reconstruction(evidence, records: list[dict]) -> tuple[str, str, str]:
+    """Decide lru.reconstruction on its cells' records and record its evidence; returns (verdict,
+    reason, what would decide it)."""
+    errors, examples = reconstruction_results(records)
+    verdict, reason = decide_reconstruction(errors)
     images, _, _, test = digit_sequences()
     L = images.shape[1]
     evidence.note(f"Rule's sizes at every scale (scale: {scale()}): scikit-learn 8×8 digits (1797 images, "
@@ -530,9 +544,8 @@ def record_reconstruction(evidence, errors, examples) -> None:
                            "their closed-form reconstructions at N = 64 (seed 0)")
     evidence.scale(f"scikit-learn 8×8 digits: {len(images)} images as sequences of length L = {L}, N ∈ {RC_STATES}, "
                    f"{len(RC_SEEDS)} seeds; ridge fitted on {RC_FIT} images, evaluated on {len(test)}",
-                   "MNIST digit reconstruction: 28×28 images flattened to sequences of length L = 784, state size "
-                   "and node sets not stated (004 § Key Results, § Architecture Onboarding › First 3 experiments)",
-                   reduced=True)
+                   MNIST_SOURCE_SCALE, reduced=True)
+    return verdict, reason, reconstruction_to_decide(errors)
 
 
 def draw_reconstruction(errors, originals, examples):
@@ -651,7 +664,7 @@ def predict(mlp: nn.Module, features: torch.Tensor, placement) -> np.ndarray:
 def universality_cell(*, seed: int, train: int, test: int, batch: int, iterations: int, lr: float, state: int,
                       widths: list, memoryless_width: int, placement) -> dict:
     """Test NRMSE of RNN + MLP per width and of the two baselines, for one seed. The RNN features
-    (float32, scan path) and the ridge baseline (float64) on the CPU; the MLPs on the placement."""
+    (float32, the default path: the compiled loop on a CPU) and the ridge baseline (float64) on the CPU; the MLPs on the placement."""
     rng = np.random.default_rng(seed)
     u = rng.uniform(0.0, 0.5, size=(train + test, LV_STEPS))
     y = lotka_volterra(u)
@@ -702,7 +715,11 @@ def universality_results(records: list[dict]) -> tuple[dict[str, list[float]], l
     return nrmses, sorted({f"{r['meta']['device']} ({r['meta']['precision']})" for r in records})
 
 
-def record_universality(evidence, nrmses, devices) -> None:
+def record_universality(evidence, records: list[dict]) -> tuple[str, str, str]:
+    """Decide lru.mlp_universality on its cells' records and record its evidence; returns (verdict,
+    reason, what would decide it)."""
+    nrmses, devices = universality_results(records)
+    verdict, reason = decide_mlp_universality(nrmses)
     evidence.note(f"Scale {scale()}: {MLP_TRAIN} training / {MLP_TEST} test sequences (rule: 4096 / 1024), "
                   f"Adam lr {MLP_LR}, {MLP_ITERATIONS} steps (rule: 3000) of {MLP_BATCH} whole sequences "
                   f"(rule: 64), i.e. {MLP_ITERATIONS * MLP_BATCH * LV_STEPS} positions seen (rule: 19200000). "
@@ -728,6 +745,7 @@ def record_universality(evidence, nrmses, devices) -> None:
                    "controlled Lotka–Volterra, sizes not stated in 004 (§ Key Results, § Architecture Onboarding › "
                    "First 3 experiments); the rule's full scale: 4096 / 1024 sequences, 3000 Adam steps of 64 "
                    "(19,200,000 positions)", reduced=mlp_reduced())
+    return verdict, reason, universality_to_decide(nrmses)
 
 
 def draw_universality(nrmses):
@@ -815,7 +833,11 @@ def blowup_results(records: list[dict]) -> list[dict]:
     return [{**run, "config": tuple(run["config"])} for record in records for run in record["result"]["runs"]]
 
 
-def record_blowup(evidence, runs) -> None:
+def record_blowup(evidence, records: list[dict]) -> tuple[str, str, str]:
+    """Decide the E part of lru.forward_blowup on its cells' records and record its evidence;
+    returns (verdict, reason, what would decide it)."""
+    runs = blowup_results(records)
+    verdict, reason = decide_forward_blowup(runs)
     evidence.note(f"Rule's sizes at every scale (scale: {scale()}): {BLOWUP_UNITS} units per run, λ from impl's "
                   f"lru_ring_init (complex64, full phase), B = 1, each unit its own scalar input (white u ~ N(0, 1) "
                   f"iid, or constant u = 1; E|Bu|² = 1); impl's step loop (diagonal_scan_reference) in complex64 for "
@@ -841,11 +863,11 @@ def record_blowup(evidence, runs) -> None:
                    "an analytical statement, E over the ring as k → ∞ (arXiv 2303.06349, Proposition 3); no "
                    "simulation scale in the source: the rule fixes 100,000 units and T = ⌈30/(1 − r_max²)⌉",
                    reduced=False)
+    return verdict, reason, blowup_to_decide(runs)
 
 
 def draw_blowup(runs):
-    plt = common.pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = common.two_panels()
     for ax, (value, se, title) in zip(axes, (("R", "SE", "R̂ / F (B = 1)"),
                                             ("R_gamma", "SE_gamma", "γ-normalised: mean γ²|x_T|² (reported)"))):
         for i, r in enumerate(runs):

@@ -45,7 +45,7 @@ configuration's seeds resampled independently; a run's SNR and loss curve togeth
 sweep a ratio's seeds once for its whole lr grid, as a seed has the same init and data order at
 every lr) or, for the 2 × 2 design whose rule says "over seeds", t-intervals of per-seed contrasts.
 
-Cells (impl/experiments/cells.py). Every training run — a (layer configuration, seed, lr) — is one
+Cells (claims/cells.py). Every training run — a (layer configuration, seed, lr) — is one
 cell of `train_run`, which trains the model on the cell's placement (bf16 autocast on CUDA) and
 returns every measurement above; `declare_cells()` lists them at the current scale, `Lab` rebuilds
 the runs from the records. The lr sweep's extensions depend on the losses, so they are not
@@ -68,10 +68,10 @@ import numpy as np
 import scipy.stats
 import torch
 
-from .cells import Cell, cell_function, make_cell
+from claims.cells import Cell, cell_function, make_cell
 from .common import RATIO_GRID, byte_stream, conclude, grid_rank, pyplot, rank_alpha, record_spread, save_figure
-from .device import Placement
-from .scale import at_scale, scale
+from claims.device import Placement
+from claims.scale import at_scale, scale
 from .stats import gradient_snr, percentile_interval, seeds_to_decide, t_interval
 
 EXPERIMENT = "rank_sweeps"
@@ -197,6 +197,21 @@ def _inside(interval, band) -> bool:
 
 def _excludes_zero(interval) -> bool:
     return interval[0] > 0 or interval[1] < 0
+
+
+def decide_difference_against_band(text: str, censored: str, interval, band: float, band_text: str
+                                   ) -> tuple[str, str]:
+    """The rule of a difference whose null is 0, with its 95% interval, in order: inconclusive when
+    `censored` says why (a knee at a grid end), confirmed when the interval excludes 0, refuted
+    when it lies inside ±band, otherwise inconclusive (it contains 0 but reaches beyond ±band).
+    The reason is `text` and the step that decided (band written as `band_text`)."""
+    if censored:
+        return "inconclusive", text + " — " + censored
+    if _excludes_zero(interval):
+        return "confirmed", text + " — excludes 0"
+    if _inside(interval, (-band, band)):
+        return "refuted", text + f" — inside ±{band_text}"
+    return "inconclusive", text + f" — contains 0 but reaches beyond ±{band_text}"
 
 
 def _fmt_interval(interval, digits: int = 3) -> str:
@@ -426,14 +441,8 @@ def decide_linear_vs_elman(m: PairedSweeps) -> tuple[str, str]:
     delta, interval = estimate_ratio_difference(m)
     text = (f"ρ_k(linear) = {m.linear.knee:.1%}, ρ_k(Elman) = {m.elman.knee:.1%}, Δ = {delta:+.1f} points, "
             f"95% interval {_fmt_interval(interval, 1)}")
-    censored = censored_reason(m.labelled())
-    if censored:
-        return "inconclusive", text + " — " + censored
-    if _excludes_zero(interval):
-        return "confirmed", text + " — excludes 0"
-    if _inside(interval, (-RATIO_BAND, RATIO_BAND)):
-        return "refuted", text + f" — inside ±{RATIO_BAND:g} points"
-    return "inconclusive", text + f" — contains 0 but reaches beyond ±{RATIO_BAND:g} points"
+    return decide_difference_against_band(text, censored_reason(m.labelled()), interval, RATIO_BAND,
+                                          f"{RATIO_BAND:g} points")
 
 
 def linear_vs_elman_to_decide(m: PairedSweeps, reference_losses=None) -> str:
@@ -485,14 +494,8 @@ def decide_nonlinear_correction(m: CorrectionMeasurements) -> tuple[str, str]:
     then, in order: confirmed when c's interval excludes 0; refuted when inside [−0.05, 0.05]."""
     c, interval = estimate_correction(m)
     text = f"c = {c:+.3f}, 95% interval {_fmt_interval(interval)}"
-    censored = censored_reason(m.sweeps.labelled())
-    if censored:
-        return "inconclusive", text + " — " + censored
-    if _excludes_zero(interval):
-        return "confirmed", text + " — excludes 0"
-    if _inside(interval, (-CORRECTION_BAND, CORRECTION_BAND)):
-        return "refuted", text + f" — inside ±{CORRECTION_BAND}"
-    return "inconclusive", text + f" — contains 0 but reaches beyond ±{CORRECTION_BAND}"
+    return decide_difference_against_band(text, censored_reason(m.sweeps.labelled()), interval, CORRECTION_BAND,
+                                          f"{CORRECTION_BAND}")
 
 
 def correction_to_decide(m: CorrectionMeasurements, reference_losses=None) -> str:
@@ -897,7 +900,7 @@ def _stream():
 
 
 @cell_function(uses=("impl.training", "impl.elman", "impl.spectral", "impl.data", "impl.experiments.common",
-                     "impl.experiments.stats", "impl.experiments.device"))
+                     "impl.experiments.stats", "claims.device"))
 def train_run(*, rank_h: int | None, rank_x: int | None, rank_z: int | None, nonlinear: bool, seed: int,
               lr_exponent: int, dim: int, depth: int, steps: int, batch: int, length: int, measure_flow: bool,
               probe_sequences: int, jacobian_samples: int, placement: Placement) -> dict:

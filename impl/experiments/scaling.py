@@ -63,10 +63,10 @@ import numpy as np
 
 from impl.training.stream import ByteStream
 
-from .cells import Cell, cell_function, make_cell
-from .common import (CONFIRMED, INCONCLUSIVE, REFUTED, RATIO_GRID, byte_stream, conclude, grid_rank, pyplot, rank_alpha,
-                     record_spread, save_figure)
-from .scale import at_scale
+from claims.cells import Cell, cell_function, make_cell
+from .common import (CONFIRMED, INCONCLUSIVE, REFUTED, RATIO_GRID, byte_stream, conclude, grid_rank, rank_alpha,
+                     record_spread, save_figure, two_panels)
+from claims.scale import at_scale
 from .stats import (bootstrap, percentile_interval, seeds_to_decide, seeds_to_decide_difference, simulated_coverage,
                     t_interval)
 
@@ -584,8 +584,12 @@ def record_setup(evidence, lab: Lab, used: list[tuple], claim: str, sizes: str) 
                     lab.cpu_s(used), "s", claim=claim)
 
 
-def note_edge_knees(evidence, label: str, xs, knees, claim: str) -> None:
-    """A knee at the grid's end is censored: the true knee may lie beyond it."""
+def note_censoring(evidence, swept: str, label: str, xs, knees, claim: str) -> None:
+    """The censoring guard of a sweep over `swept` (width, fraction) and the knees it applies to: a
+    knee at the grid's end is censored, the true knee may lie beyond it."""
+    evidence.note(f"censoring guard (2026-12-03; before: only when every {swept}'s knee sat at the same end): a "
+                  f"seed-mean knee at either end of the grid at any {swept} makes the verdict inconclusive",
+                  claim=claim)
     for end, side in ((RATIO_GRID[-1], "above"), (RATIO_GRID[0], "below")):
         at = [f"{x:g}" for x, k in zip(xs, knees) if k == end]
         if at:
@@ -688,8 +692,7 @@ def optimal_ratio_experiment(lab: Lab, evidence) -> None:
                  "Results; the sweep in E5_EXPERIMENT_REPORT.md)",
                  f"budget {FULL.budget:,} per layer (d = 1536, r = 270), depth {FULL.depth}", claim)
 
-    plt = pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (left, right) = two_panels()
     _draw_grid(left, losses, f"budget {s.budget}/layer")
     left.set(xlabel="grid ratio r/d (%)", ylabel="final loss (nats/byte)",
              title="parameter-matched E5 sweep (mean, 95% t-interval)")
@@ -739,10 +742,7 @@ def scale_invariance_experiment(lab: Lab, evidence) -> None:
             for seed in s.seeds}
     record_setup(evidence, lab, sorted(used), claim,
                  f"widths d = {s.widths} (original {FULL.widths}), r = ρd rounded half up")
-    evidence.note("censoring guard (2026-12-03; before: only when every width's knee sat at the same end): a "
-                  "seed-mean knee at either end of the grid at any width makes the verdict inconclusive",
-                  claim=claim)
-    note_edge_knees(evidence, "d =", s.widths, slopes.knees, claim)
+    note_censoring(evidence, "width", "d =", s.widths, slopes.knees, claim)
     evidence.note(f"bootstrap: {RESAMPLES} resamples; per width one resampled seed set for the grid and "
                   "the reference; b and b' from the same resamples. Its simulated coverage at 3 seeds, for curves "
                   "and seed spread like these, is ≈ 0.9 (tests/test_experiment_rules_scaling.py): the '95%' "
@@ -758,8 +758,7 @@ def scale_invariance_experiment(lab: Lab, evidence) -> None:
                  "(000 § Empirically Observed › E5 Results)",
                  f"widths {FULL.widths}, depth {FULL.depth}", claim)
 
-    plt = pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (left, right) = two_panels()
     for d, grid, knee in zip(s.widths, losses, slopes.knees):
         _draw_grid(left, grid, f"d = {d}", knee)
     left.set(xlabel="grid ratio r/d (%)", ylabel="final loss (nats/byte)", title="fixed-d sweeps (knees dotted)")
@@ -805,10 +804,7 @@ def data_experiment(lab: Lab, evidence) -> None:
                   "distinct data varies and the length of training does not (the earlier one-pass design had "
                   "steps ∝ f, confounding the two); small fractions repeat their data, which is part of what "
                   "'less data' means at a fixed training length", claim=claim)
-    evidence.note("censoring guard (2026-12-03; before: only when every fraction's knee sat at the same end): a "
-                  "seed-mean knee at either end of the grid at any fraction makes the verdict inconclusive",
-                  claim=claim)
-    note_edge_knees(evidence, "f =", s.fractions, slopes.knees, claim)
+    note_censoring(evidence, "fraction", "f =", s.fractions, slopes.knees, claim)
     evidence.note(f"bootstrap: {RESAMPLES} resamples; per fraction one resampled seed set for the grid; its "
                   "simulated coverage at 3 seeds for curves and spread like the width sweep's is ≈ 0.9 "
                   "(tests/test_experiment_rules_scaling.py)", claim=claim)
@@ -824,8 +820,7 @@ def data_experiment(lab: Lab, evidence) -> None:
                  f"d = {FULL.data_width}, depth {FULL.depth}, fractions {FULL.fractions} of "
                  f"{FULL.tokens:,} bytes", claim)
 
-    plt = pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (left, right) = two_panels()
     for f, grid, knee in zip(s.fractions, losses, slopes.knees):
         _draw_grid(left, grid, f"f = {f:g}", knee)
     left.set(xlabel="grid ratio r/d (%)", ylabel="held-out loss (nats/byte)",
@@ -877,8 +872,7 @@ def alpha_beta_experiment(lab: Lab, evidence) -> None:
                  f"parameters (6dr + d per layer, the embedding excluded), spanning "
                  f"{max(params) / min(params):.1f}×")
 
-    plt = pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (left, right) = two_panels()
     means = losses.mean(axis=1)
     left.errorbar(params, means, yerr=losses.std(axis=1, ddof=1), marker="o", capsize=3, linestyle="none")
     grid = np.geomspace(min(params), max(params), 50)

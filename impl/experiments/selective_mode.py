@@ -34,9 +34,9 @@ import torch
 from impl.flow import factorized
 from impl.spectral.spectra import random_orthogonal
 
-from .cells import Cell, cell_function, make_cell
+from claims.cells import Cell, cell_function, make_cell
 from .common import CONFIRMED, INCONCLUSIVE, conclude, pyplot, save_figure
-from .scale import at_scale, scale
+from claims.scale import at_scale, scale
 
 EXPERIMENT = "selective_mode"
 CLAIM = "flow.selective_mode_activation"

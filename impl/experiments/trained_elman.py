@@ -64,11 +64,11 @@ from impl.spectral.fits import MODELS, PowerLawFit, compare_spectral_models, fit
 from impl.training.lm import VOCAB, ByteLM, LMConfig
 from impl.training.loop import TrainResult, recurrent_spectra, train
 
-from .cells import Cell, cell_function, make_cell
+from claims.cells import Cell, cell_function, make_cell
 from .common import (CONFIRMED, INCONCLUSIVE, REFUTED, alpha_cut, byte_stream, conclude, pyplot, record_spread,
-                     save_figure)
-from .device import Placement
-from .scale import at_scale
+                     save_figure, two_panels)
+from claims.device import Placement
+from claims.scale import at_scale
 from .stats import seeds_to_decide, seeds_to_decide_difference, t_interval, welch_interval
 
 SEEDS = (0, 1, 2)
@@ -503,6 +503,11 @@ def current_setting() -> Setting:
     return at_scale(small=SMALL, medium=MEDIUM, full=FULL)
 
 
+def model_fit_rank(name: str) -> int:
+    """k of the α fits of model `name` ("E1", "E5") at the current scale."""
+    return fit_rank(current_setting().config(name))
+
+
 def declare_cells(setting: Setting | None = None) -> list[Cell]:
     """One cell per (model, seed) of the current scale's setting (checked against the rule's
     replica first); `params` counted analytically (meta device), no model is built."""
@@ -644,7 +649,6 @@ def describe_setting(evidence, runs: dict[str, list[Run]]) -> None:
 # ------------------------------------------------------------------ the experiments (the tests call these)
 
 def evaluate_e5_beats_e1(runs: dict[str, list[Run]], evidence) -> None:
-    plt = pyplot()
     e1 = [r.final_loss for r in runs["E1"]]
     e5 = [r.final_loss for r in runs["E5"]]
     verdict, reason = decide_e5_beats_e1(e1, e5)
@@ -663,7 +667,7 @@ def evaluate_e5_beats_e1(runs: dict[str, list[Run]], evidence) -> None:
                   "after the first 5, wall clock, one CPU thread; other jobs on the machine slow it down")
     describe_setting(evidence, runs)
 
-    fig, (curves, finals) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [3, 1]})
+    fig, (curves, finals) = two_panels(gridspec_kw={"width_ratios": [3, 1]})
     window = 20
     for name, colour in zip(MODEL_NAMES, ("tab:blue", "tab:orange")):
         for r in runs[name]:
@@ -683,11 +687,9 @@ def evaluate_e5_beats_e1(runs: dict[str, list[Run]], evidence) -> None:
 
 
 def evaluate_alpha_in_range(runs: dict[str, list[Run]], evidence) -> None:
-    plt = pyplot()
-    setting = current_setting()
     alphas = {}
     for name in MODEL_NAMES:
-        k = fit_rank(setting.config(name))
+        k = model_fit_rank(name)
         per_seed = [[alpha_fits(sigma, k) for sigma in r.weight_spectra] for r in runs[name]]
         alphas[name] = {fit: [float(np.median([layer[fit].alpha for layer in layers])) for layers in per_seed]
                         for fit in ("full", "middle")}
@@ -703,9 +705,9 @@ def evaluate_alpha_in_range(runs: dict[str, list[Run]], evidence) -> None:
                           f"{list(LOOSE_ALPHA_BAND)}: {_inside((lo, hi), LOOSE_ALPHA_BAND)}")
     describe_setting(evidence, runs)
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = two_panels()
     for ax, name in zip(axes, MODEL_NAMES):
-        k = fit_rank(setting.config(name))
+        k = model_fit_rank(name)
         for r in runs[name]:
             for sigma in r.weight_spectra:
                 values = fitted_spectrum(sigma, k)
@@ -721,11 +723,9 @@ def evaluate_alpha_in_range(runs: dict[str, list[Run]], evidence) -> None:
 
 
 def evaluate_power_law_best_model(runs: dict[str, list[Run]], evidence) -> None:
-    plt = pyplot()
-    setting = current_setting()
     winners, gaps, knees = {}, {}, []
     for name in MODEL_NAMES:
-        k = fit_rank(setting.config(name))
+        k = model_fit_rank(name)
         winners[name], gaps[name] = [], []
         for r in runs[name]:
             seed_winners = []
@@ -753,7 +753,7 @@ def evaluate_power_law_best_model(runs: dict[str, list[Run]], evidence) -> None:
                   + ("; ".join(knees) if knees else "none"))
     describe_setting(evidence, runs)
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    fig, axes = two_panels(sharey=True)
     for ax, name in zip(axes, MODEL_NAMES):
         for j, model in enumerate(MODELS[1:]):
             values = [g[model] for g in gaps[name]]
@@ -769,11 +769,10 @@ def evaluate_power_law_best_model(runs: dict[str, list[Run]], evidence) -> None:
 
 
 def evaluate_jacobian_spectrum_differs(runs: dict[str, list[Run]], evidence) -> None:
-    plt = pyplot()
     setting = current_setting()
     delta_alpha = {}
     for name in MODEL_NAMES:
-        k = fit_rank(setting.config(name))
+        k = model_fit_rank(name)
         per_seed = []
         for r in runs[name]:
             pairs = [(alpha_fits(J, k)["full"].alpha, alpha_fits(W, k)["full"].alpha)
@@ -791,9 +790,9 @@ def evaluate_jacobian_spectrum_differs(runs: dict[str, list[Run]], evidence) -> 
                   "h stepped from 0 with the layer's captured inputs; α fits over i = 1..k as for W_h")
     describe_setting(evidence, runs)
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = two_panels()
     for ax, name in zip(axes, MODEL_NAMES):
-        k = fit_rank(setting.config(name))
+        k = model_fit_rank(name)
         r = runs[name][0]
         for layer, (J, W) in enumerate(zip(r.jacobian_spectra, r.weight_spectra)):
             ax.loglog(np.arange(1, k + 1), W[:k], color=f"C{layer}", label=f"layer {layer}: W_h")

@@ -55,7 +55,7 @@ def train(model: ByteLM, stream: ByteStream, *, steps: int, batch: int, length: 
     """Train for `steps` steps on random windows of `length` + 1 bytes; `hooks` maps a name to
     (every, hook): hook(model, step) runs at step 0, every `every` steps and after the last.
 
-    `placement` (impl.experiments.device.Placement): the device and autocast precision; the model
+    `placement` (claims.device.Placement): the device and autocast precision; the model
     is moved there, the windows are drawn on the CPU (the same data order on every device) and
     moved. None: where the model is, in float32."""
     if steps < 1 or batch < 1 or length < 1 or lr <= 0:
