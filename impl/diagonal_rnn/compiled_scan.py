@@ -28,7 +28,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from . import scan as chunked
-from .naive import check_rnn_inputs, check_scan_inputs, result_dtype
+from .contracts import check_rnn_inputs, check_scan_inputs, result_dtype
 
 try:
     import numba
@@ -49,6 +49,13 @@ def compiled_usable(dtype: torch.dtype, device: torch.device | str = "cpu") -> b
 
 
 if NUMBA_AVAILABLE:
+    @njit(inline="always", cache=True)
+    def _task(task, blocks, block, N, a_rows):
+        """Task number → (batch row, its row of a, first channel, end channel)."""
+        b = task // blocks
+        lo = (task % blocks) * block
+        return b, (b if a_rows > 1 else 0), lo, min(lo + block, N)
+
     @njit(parallel=True, cache=True)
     def _forward_kernel(a, v, h0, out, block):
         """out[b, t] = a[·, ·] ⊙ out[b, t−1] + v[b, t], out[b, −1] = h0[b]. a is (1 or B, 1 or T, N).
@@ -56,13 +63,10 @@ if NUMBA_AVAILABLE:
         One task per batch row and block of `block` channels; every step reads and writes contiguous
         row slices (a task that owns whole rows streams through memory, see `_block`)."""
         B, T, N = v.shape
-        a_per_row, a_per_step = a.shape[0] > 1, a.shape[1] > 1
+        a_per_step = a.shape[1] > 1
         blocks = (N + block - 1) // block
         for task in prange(B * blocks):
-            b = task // blocks
-            lo = (task % blocks) * block
-            hi = min(lo + block, N)
-            ab = b if a_per_row else 0
+            b, ab, lo, hi = _task(task, blocks, block, N, a.shape[0])
             previous = h0[b, lo:hi]
             for t in range(T):
                 a_t = a[ab, t if a_per_step else 0, lo:hi]
@@ -77,13 +81,10 @@ if NUMBA_AVAILABLE:
         """The adjoint, backwards in time: grad_v = δ, grad_a (B, 1 or T, N) = δ ⊙ conj(x_{t−1})
         (summed over time when a has no time axis), grad_h0 = conj(a_1) ⊙ δ_1."""
         B, T, N = grad.shape
-        a_per_row, a_per_step = a.shape[0] > 1, a.shape[1] > 1
+        a_per_step = a.shape[1] > 1
         blocks = (N + block - 1) // block
         for task in prange(B * blocks):
-            b = task // blocks
-            lo = (task % blocks) * block
-            hi = min(lo + block, N)
-            ab = b if a_per_row else 0
+            b, ab, lo, hi = _task(task, blocks, block, N, a.shape[0])
             width = hi - lo
             if not a_per_step:
                 grad_a[b, 0, lo:hi] = 0

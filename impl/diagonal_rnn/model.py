@@ -31,6 +31,7 @@ import math
 import torch
 from torch import nn
 
+from ..parameters import num_parameters  # re-exported: impl.diagonal_rnn.num_parameters
 from .naive import diagonal_rnn_reference
 from .compiled_scan import compiled_usable, diagonal_rnn_compiled
 from .scan import compute_dtype, diagonal_rnn_scan
@@ -99,11 +100,6 @@ def vandermonde_matrix(nodes: torch.Tensor, columns: int) -> torch.Tensor:
     return torch.cat([ones, powers], dim=1)
 
 
-def num_parameters(module: nn.Module) -> int:
-    """Trainable real numbers of a module (a complex parameter counts twice)."""
-    return sum(p.numel() * (2 if p.is_complex() else 1) for p in module.parameters() if p.requires_grad)
-
-
 def _triton_module():
     from . import triton_scan  # imported on first use: see its docstring on TRITON_INTERPRET
     return triton_scan
@@ -119,13 +115,13 @@ class DiagonalLinearRNN(nn.Module):
     initialisation of λ. dtype: the real dtype of the parameters (complex quantities are
     stored as real and imaginary parts, so optimisers treat them as real numbers).
     path: "scan" (chunked torch scan), "compiled" (numba-compiled CPU loop, compiled_scan.py),
-    "reference" (step loop), "triton" (Triton kernel), "auto" (Triton on CUDA when triton is
-    installed, the compiled loop on a CPU when numba is installed, else the chunked scan).
+    "reference" (step loop), "triton" (Triton kernel), "auto" (the default: Triton on CUDA when
+    triton is installed, the compiled loop on a CPU when numba is installed, else the chunked scan).
     """
 
     def __init__(self, state_dim: int, input_dim: int, output_dim: int | None = None, *, complex: bool = True,
                  r_min: float = 0.0, r_max: float = 1.0, max_phase: float = 2 * math.pi,
-                 dtype=torch.float32, device=None, path: str = "scan", skip: bool | None = None,
+                 dtype=torch.float32, device=None, path: str = "auto", skip: bool | None = None,
                  generator: torch.Generator | None = None):
         super().__init__()
         if state_dim < 1 or input_dim < 1 or (output_dim is not None and output_dim < 1):
@@ -185,7 +181,8 @@ class DiagonalLinearRNN(nn.Module):
 
     @property
     def num_parameters(self) -> int:
-        """Trainable real numbers (see the module-level `num_parameters`)."""
+        """Real scalars the model trains (`impl.parameters.num_parameters`; λ, B, C are stored as
+        real and imaginary parts, so each complex number counts as 2)."""
         return num_parameters(self)
 
     @property

@@ -13,42 +13,7 @@ from __future__ import annotations
 
 import torch
 
-
-def check_rnn_inputs(lam: torch.Tensor, B: torch.Tensor, u: torch.Tensor,
-                     h0: torch.Tensor | None, where: str) -> None:
-    """ValueError naming the offending tensor and its shape; shared by every path."""
-    if lam.dim() != 1:
-        raise ValueError(f"{where}: eigenvalues lam must be (N,), got shape {tuple(lam.shape)}")
-    N = lam.shape[0]
-    if B.dim() != 2 or B.shape[0] != N:
-        raise ValueError(f"{where}: B must be ({N}, m) to match lam ({N},), got shape {tuple(B.shape)}")
-    if u.dim() != 3 or u.shape[-1] != B.shape[1]:
-        raise ValueError(f"{where}: inputs u must be (batch, T, {B.shape[1]}), got shape {tuple(u.shape)}")
-    if h0 is not None and tuple(h0.shape) != (u.shape[0], N):
-        raise ValueError(f"{where}: h0 must be ({u.shape[0]}, {N}), got shape {tuple(h0.shape)}")
-
-
-def check_scan_inputs(a: torch.Tensor, v: torch.Tensor, h0: torch.Tensor | None, where: str) -> None:
-    """a: per-step coefficients broadcastable to v (..., T, N); h0: (..., N) or None."""
-    if v.dim() < 2:
-        raise ValueError(f"{where}: v must be (..., T, N), got shape {tuple(v.shape)}")
-    try:
-        fits = torch.broadcast_shapes(a.shape, v.shape) == v.shape
-    except RuntimeError:
-        fits = False
-    if not fits:
-        raise ValueError(f"{where}: a of shape {tuple(a.shape)} does not broadcast to v of shape "
-                         f"{tuple(v.shape)}")
-    if h0 is not None and tuple(h0.shape) != (*v.shape[:-2], v.shape[-1]):
-        raise ValueError(f"{where}: h0 must be {(*v.shape[:-2], v.shape[-1])} to match v "
-                         f"{tuple(v.shape)}, got shape {tuple(h0.shape)}")
-
-
-def result_dtype(*tensors: torch.Tensor) -> torch.dtype:
-    dtype = tensors[0].dtype
-    for t in tensors[1:]:
-        dtype = torch.promote_types(dtype, t.dtype)
-    return dtype
+from .contracts import check_rnn_inputs, check_scan_inputs, result_dtype
 
 
 def diagonal_scan_reference(a: torch.Tensor, v: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:

@@ -34,7 +34,7 @@ import math
 import torch
 from torch.autograd.function import once_differentiable
 
-from .naive import check_rnn_inputs, check_scan_inputs, result_dtype
+from .contracts import check_rnn_inputs, check_scan_inputs, result_dtype
 
 _COMPUTE_DTYPE = {torch.bfloat16: torch.float32, torch.float16: torch.float32, torch.complex32: torch.complex64}
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import torch
 
-from .naive import check_rnn_inputs, check_scan_inputs, result_dtype
+from .contracts import check_rnn_inputs, check_scan_inputs, result_dtype
 from .scan import compute_dtype
 
 try:

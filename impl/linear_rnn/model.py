@@ -5,10 +5,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .chunked import linear_rnn_chunked
 from .naive import linear_rnn_reference
 from .scan import linear_rnn_scan
 
-PATHS = {"scan": linear_rnn_scan, "reference": linear_rnn_reference}
+# "chunked": the fast path (CPU); "scan": the log-depth parallel form; "reference": the step loop
+PATHS = {"chunked": linear_rnn_chunked, "scan": linear_rnn_scan, "reference": linear_rnn_reference}
 
 
 class LinearRNN(nn.Module):
@@ -18,6 +20,10 @@ class LinearRNN(nn.Module):
     rank r (None: dense A): A = U V with U (n, r), V (r, n), so rank A ≤ r while
     the state keeps dimension n.
 
+    path: "chunked" (the fast path, `chunked.linear_rnn_chunked`), "scan" (the log-depth parallel
+    form, `scan.linear_rnn_scan`: ⌈log2 T⌉ rounds of n × n products, slower on a CPU) or "reference"
+    (the step loop); all three compute the same states.
+
     Init (Gaussian, from `generator` when given): dense A entries N(0, 0.81/n), so by the
     circular law its spectral radius is ≈ 0.9 for large n; low-rank U, V entries N(0, f²) with
     f² = 0.9/√(r n), which gives U V the same spectral radius ≈ 0.9 for large r (for small r the
@@ -26,7 +32,7 @@ class LinearRNN(nn.Module):
     """
 
     def __init__(self, state_dim: int, input_dim: int, output_dim: int | None = None, *,
-                 rank: int | None = None, dtype=torch.float32, device=None, path: str = "scan",
+                 rank: int | None = None, dtype=torch.float32, device=None, path: str = "chunked",
                  generator: torch.Generator | None = None):
         super().__init__()
         if state_dim < 1 or input_dim < 1 or (output_dim is not None and output_dim < 1):

@@ -10,19 +10,7 @@ from __future__ import annotations
 
 import torch
 
-
-def check_linear_rnn_shapes(A: torch.Tensor, B: torch.Tensor, x: torch.Tensor, h0: torch.Tensor | None,
-                            where: str) -> None:
-    """A (n, n), B (n, m), x (batch, T, m), h0 (batch, n) or None; a ValueError naming `where` otherwise."""
-    if A.dim() != 2 or A.shape[0] != A.shape[1]:
-        raise ValueError(f"{where}: A must be (n, n), got shape {tuple(A.shape)}")
-    n = A.shape[0]
-    if B.dim() != 2 or B.shape[0] != n:
-        raise ValueError(f"{where}: B must be ({n}, m) to match A, got shape {tuple(B.shape)}")
-    if x.dim() != 3 or x.shape[-1] != B.shape[1]:
-        raise ValueError(f"{where}: x must be (batch, T, {B.shape[1]}), got shape {tuple(x.shape)}")
-    if h0 is not None and tuple(h0.shape) != (x.shape[0], n):
-        raise ValueError(f"{where}: h0 must be ({x.shape[0]}, {n}), got shape {tuple(h0.shape)}")
+from .contracts import check_linear_rnn_shapes
 
 
 def linear_rnn_reference(A: torch.Tensor, B: torch.Tensor, x: torch.Tensor,

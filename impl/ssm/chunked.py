@@ -29,7 +29,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .naive import check_ssd_inputs
+from .contracts import check_ssd_inputs
 
 
 def segsum(a: torch.Tensor) -> torch.Tensor:
