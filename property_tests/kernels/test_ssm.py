@@ -177,9 +177,21 @@ def test_chunked_layer_matches_reference_layer(dtype, batch, T, heads, headdim, 
         for what in want:
             assert_kernel_close(got[what], want[what], dtype, direction_of(what), f"{what} ({where})")
         return
+    loop_errors = None
     for what, err in layer_errors(got, want).items():
         bound = KERNEL_TOLERANCES[dtype][direction_of(what)]
-        assert err <= bound, f"{what} ({where}): error {err:.3g} > {bound:g} ({dtype}); shape {tuple(want[what].shape)}"
+        if err > bound and loop_errors is None:
+            # over the bound: is it the kernel, or float32 itself on this layer? The step loop in float32
+            # on the same inputs says (the bf16 test's rule, flash-attention's for fused kernels: no worse
+            # than 1.5 × the plain implementation in the same precision). Added 2026-12-03 after a thorough
+            # run drew T=50, chunk=1, d_state=1 with an error of 1.25e-5 against 1e-5.
+            loop = Mamba2Layer(fast.dim, d_state=d_state, expand=2, headdim=headdim, d_conv=d_conv,
+                               dtype=dtype, device=DEVICE, path="reference")
+            loop.load_state_dict(fast.state_dict())
+            loop_errors = layer_errors(layer_results(loop, u, proj, proj_h), want)
+        allowed = bound if err <= bound else max(bound, 1.5 * loop_errors[what])
+        assert err <= allowed, (f"{what} ({where}): error {err:.3g} > {bound:g} ({dtype}) and > 1.5 × the {dtype} "
+                                f"step loop's {loop_errors[what]:.3g}; shape {tuple(want[what].shape)}")
 
 
 @settings(max_examples=examples(0.075))
