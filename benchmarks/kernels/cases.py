@@ -42,6 +42,8 @@ from impl.elman import naive as elman_naive
 from impl.ssm import chunked as ssd_fast
 from impl.ssm import naive as ssd_naive
 
+from . import loops
+
 Contender = Callable[[], object]
 
 
@@ -90,51 +92,80 @@ def torch_associative_scan() -> Callable | None:
     return associative_scan
 
 
+def scan_fast_path(device: torch.device) -> tuple[str, Callable]:
+    """The scan DiagonalLinearRNN(path="auto") runs on `device`, by name: the compiled time-major
+    loop on a CPU with numba, else the chunked torch scan (the Triton kernel is its own contender on
+    CUDA). Looked up through the module at call time, so a planted change is what gets timed."""
+    from impl.diagonal_rnn import compiled_scan
+    if compiled_scan.compiled_usable(torch.float32, device):
+        return "compiled loop (impl.diagonal_rnn.compiled_scan)", lambda a, v: compiled_scan.diagonal_scan_compiled(a, v)
+    return "chunked torch scan (impl.diagonal_rnn.scan)", lambda a, v: diagonal_fast.diagonal_scan(a, v)
+
+
 def diagonal_scan_case(batch: int, T: int, N: int, *, dtype=torch.float32, device="cpu",
                        backward: bool = False, peers: bool = True, seed: int = 0) -> Case:
-    """x_t = a_t ⊙ x_{t-1} + v_t (time-varying a, as in a selective SSM), forward or forward+backward."""
+    """x_t = a_t ⊙ x_{t-1} + v_t (time-varying a, as in a selective SSM), forward or forward+backward.
+
+    fast: what path="auto" runs here (`scan_fast_path`); on a CPU the chunked torch scan (the
+    portable fallback) is a contender. Bounds: one memory pass (torch.add) and the plainest compiled
+    loops (`loops.py`), both into fresh outputs as a scan returns them, and into preallocated ones."""
     device = torch.device(device)
     gen = torch.Generator(device=device).manual_seed(seed)
     a = torch.rand(batch, T, N, generator=gen, dtype=dtype, device=device) * 0.5 + 0.5
     v = torch.randn(batch, T, N, generator=gen, dtype=dtype, device=device)
     bytes_moved = 3 * a.numel() * a.element_size()                  # read a and v, write x
+    fast_name, fast_scan = scan_fast_path(device)
     contenders: dict[str, Contender] = {}
-    notes = {"bound": "one pass over the same bytes at memory speed: torch.add(a, v, out=) into a "
-                      "preallocated buffer (read a and v, write one output)",
-             "bound, fresh output": "torch.add(a, v): the same pass into a new tensor, as every scan returns "
-                                    "one (first touch of fresh pages included)",
-             "copy of the inputs": "a memory copy of the same bytes: a and v copied into preallocated buffers "
-                                   "(reads what the scan reads, writes twice what it writes)"}
+    notes = {"fast": fast_name}
+    # the compiled bounds are benchmark rows (peers=True); the gate times only what it holds
+    compiled_bound = (peers and loops.available() and device.type == "cpu"
+                      and dtype in (torch.float32, torch.float64))
+    arrays = (a.detach().numpy(), v.detach().numpy()) if compiled_bound else None
     if backward:
         a.requires_grad_()
         v.requires_grad_()
         upstream = torch.randn(batch, T, N, generator=gen, dtype=dtype, device=device)
-        contenders["fast"] = _grad_pass(lambda: diagonal_fast.diagonal_scan(a, v), [a, v], upstream)
+        contenders["fast"] = _grad_pass(lambda: fast_scan(a, v), [a, v], upstream)
         contenders["reference"] = _grad_pass(lambda: diagonal_naive.diagonal_scan_reference(a, v), [a, v], upstream)
+        if device.type == "cpu" and "chunked" not in fast_name:
+            contenders["chunked torch scan"] = _grad_pass(lambda: diagonal_fast.diagonal_scan(a, v), [a, v], upstream)
         contenders["bound"] = _grad_pass(lambda: torch.add(a, v), [a, v], upstream)
-        notes = {"bound": "torch.add(a, v) forward and backward (fresh outputs)"}
+        notes["bound"] = "torch.add(a, v) forward and backward (fresh outputs)"
+        if compiled_bound:
+            g = upstream.numpy()
+            contenders["compiled loops (bound)"] = lambda: loops.loop_forward_backward(*arrays, g)
+            notes["compiled loops (bound)"] = ("the plainest numba loops (benchmarks/kernels/loops.py): forward into a "
+                                               "fresh x, the adjoint into fresh ∂a, ∂v — the least any fwd+bwd does")
     else:
         buffer, copy_a, copy_v = torch.empty_like(v), torch.empty_like(a), torch.empty_like(v)
-        contenders["fast"] = lambda: diagonal_fast.diagonal_scan(a, v)
+        contenders["fast"] = lambda: fast_scan(a, v)
         contenders["reference"] = lambda: diagonal_naive.diagonal_scan_reference(a, v)
+        if device.type == "cpu" and "chunked" not in fast_name:
+            contenders["chunked torch scan"] = lambda: diagonal_fast.diagonal_scan(a, v)
         contenders["bound"] = lambda: torch.add(a, v, out=buffer)
         contenders["bound, fresh output"] = lambda: torch.add(a, v)
         contenders["copy of the inputs"] = lambda: (copy_a.copy_(a), copy_v.copy_(v))
+        notes.update({"bound": "one pass over the same bytes at memory speed: torch.add(a, v, out=) into a "
+                               "preallocated buffer (read a and v, write one output)",
+                      "bound, fresh output": "torch.add(a, v): the same pass into a new tensor, as every scan "
+                                             "returns one (first touch of fresh pages included)",
+                      "copy of the inputs": "a memory copy of the same bytes: a and v copied into preallocated "
+                                            "buffers (reads what the scan reads, writes twice what it writes)"})
+        if compiled_bound:
+            out = buffer.numpy()
+            contenders["compiled loop (bound)"] = lambda: loops.loop_forward(*arrays)
+            contenders["compiled loop, preallocated"] = lambda: loops.loop_forward_into(*arrays, out)
+            notes["compiled loop (bound)"] = ("the plainest numba time-major loop (benchmarks/kernels/loops.py) into "
+                                              "a fresh output, as the scan returns one")
+            notes["compiled loop, preallocated"] = "the same loop into a preallocated output (no page faults)"
         if device.type == "cuda" and importlib.util.find_spec("triton") is not None:
             from impl.diagonal_rnn import triton_scan
             if triton_scan.triton_usable(device):
                 contenders["triton"] = lambda: triton_scan.diagonal_scan_triton(a, v)
                 contenders["copy"] = lambda: v.clone()
                 notes["copy"] = "device copy of v (read and write BTN elements): the copy bandwidth"
-    if peers and device.type == "cpu":
-        from impl.diagonal_rnn import compiled_scan
-        if compiled_scan.compiled_usable(dtype, device):
-            # the numba time-major loop (path="compiled", what path="auto" picks on a CPU): the scan's
-            # compiled bound and its next fast path
-            scan = lambda: compiled_scan.diagonal_scan_compiled(a, v)                     # noqa: E731
-            contenders["compiled loop (numba)"] = _grad_pass(scan, [a, v], upstream) if backward else scan
-        else:
-            notes["compiled loop (numba)"] = "numba is not installed"
+    if peers and not loops.available() and device.type == "cpu":
+        notes["compiled loop (bound)"] = "numba is not installed"
     if peers and not backward:
         acc = accelerated_scan_reference()
         if acc is not None and T & (T - 1) == 0:
@@ -182,6 +213,51 @@ ELMAN_PATHS = {"stock": ("elman_fast", "elman_reference"),
                "xgated": ("xgated_fast", "xgated_reference")}
 
 
+# Each recurrence's matmuls, for its skeleton: hoisted (k, n, input needs a gradient) are
+# (B·T × k)(k × n) over all steps; step (k, n) are (B × k)(k × n) once per step; recurrent weight
+# gradients (a, b) are (a × B·T)(B·T × b). Elementwise work (tanh, silu, gates) is left out.
+ELMAN_SKELETONS = {
+    "stock": lambda d, r: ([(d, d, False)], [(d, d)], [(d, d)]),
+    "e1": lambda d, r: ([(d, 2 * d, False), (d, d, True), (d, d, True)], [(d, d)], [(d, d)]),
+    "e5": lambda d, r: ([(d, r, False), (r, d, True), (d, r, False), (r, d, True)], [(d, r), (r, d)],
+                        [(d, r), (r, d)]),
+    "xgated": lambda d, r: ([(d, d, False), (d, d, True), (d, d, True), (d, d, True)], [(d, d)], [(d, d)]),
+}
+ELMAN_SKELETON_NOTES = {
+    "stock": "X W_xᵀ over all steps + T × (h W_hᵀ)",
+    "e1": "X W_inᵀ, silu(·) W_xᵀ, (h ⊙ gate) W_outᵀ over all steps + T × (h W_hᵀ)",
+    "e5": "X V_xᵀ U_xᵀ and X V_zᵀ U_zᵀ over all steps + T × ((h V_hᵀ) U_hᵀ), rank r",
+    "xgated": "X W_inᵀ, · W_xᵀ, · W_gateᵀ, (h ⊙ gate) W_outᵀ over all steps + T × (h W_hᵀ)",
+}
+
+
+def _matmul_skeleton(batch: int, T: int, hoisted, step, recurrent, *, backward: bool, gen, dtype, device):
+    """The matmuls of an Elman recurrence run bare (ELMAN_SKELETONS): its bound."""
+    rand = lambda *shape: torch.randn(*shape, generator=gen, dtype=dtype, device=device)  # noqa: E731
+    rows = batch * T
+    hoisted = [(rand(rows, k), rand(n, k), rand(rows, n), needs) for k, n, needs in hoisted]
+    step = [(rand(batch, k), rand(n, k), rand(batch, n)) for k, n in step]
+    recurrent = [(rand(a, rows), rand(rows, b)) for a, b in recurrent]
+
+    def skeleton():
+        for X, W, _, _ in hoisted:
+            X @ W.T
+        for _ in range(T):
+            for h, W, _ in step:
+                h @ W.T
+        if backward:
+            for X, W, Z, needs_input in hoisted:
+                Z.T @ X                                  # its weight gradient
+                if needs_input:
+                    Z @ W                                # its input gradient
+            for _ in range(T):
+                for _, W, g in step:
+                    g @ W                                # the carried gradient
+            for left, right in recurrent:
+                left @ right
+    return skeleton
+
+
 def elman_case(kind: str, batch: int, T: int, d: int, *, rank: int | None = None, dtype=torch.float32,
                device="cpu", backward: bool = True, seed: int = 0) -> Case:
     """An Elman recurrence of width d (state d), forward or forward+backward w.r.t. its weights."""
@@ -203,33 +279,23 @@ def elman_case(kind: str, batch: int, T: int, d: int, *, rank: int | None = None
     else:
         contenders["fast"], contenders["reference"] = fast, reference
     notes = {}
+    if kind in ELMAN_SKELETONS:
+        contenders["bound"] = _matmul_skeleton(batch, T, *ELMAN_SKELETONS[kind](d, rank), backward=backward,
+                                               gen=gen, dtype=dtype, device=device)
+        notes["bound"] = ("matmul skeleton: the same matmuls run bare — " + ELMAN_SKELETON_NOTES[kind] +
+                          (" — and, backward, the gradient of each (input and weight), T × (g Mᵀ), and the "
+                           "recurrent weight gradients over all B·T steps" if backward else ""))
     if kind == "stock":
-        W_x, W_h = weights["W_x"].detach(), weights["W_h"].detach()
-        h = torch.randn(batch, d, generator=gen, dtype=dtype, device=device)
-        X, Z = x.reshape(-1, d), torch.randn(batch * T, d, generator=gen, dtype=dtype, device=device)
-
-        def skeleton():
-            X @ W_x.T                                  # input projection, all steps at once
-            for _ in range(T):
-                h @ W_h.T                              # one batched step matmul per step
-            if backward:
-                for _ in range(T):
-                    h @ W_h                            # the carried gradient, one step matmul per step
-                Z.T @ X                                # ∂W_x over all B·T steps
-                Z.T @ Z                                # ∂W_h over all B·T steps
-        contenders["bound"] = skeleton
         # the peer a researcher would otherwise use: torch.nn.RNN (tanh) with the same weights
         rnn = torch.nn.RNN(d, d, nonlinearity="tanh", batch_first=True, device=device, dtype=dtype)
         with torch.no_grad():
-            rnn.weight_ih_l0.copy_(W_x)
-            rnn.weight_hh_l0.copy_(W_h)
+            rnn.weight_ih_l0.copy_(weights["W_x"].detach())
+            rnn.weight_hh_l0.copy_(weights["W_h"].detach())
             rnn.bias_ih_l0.copy_(weights["b"].detach())
             rnn.bias_hh_l0.zero_()
         run_rnn = lambda: rnn(x)[0]                                                  # noqa: E731
         contenders["peer: torch.nn.RNN"] = (_grad_pass(run_rnn, list(rnn.parameters()), upstream) if backward
                                             else run_rnn)
-        notes["bound"] = ("matmul skeleton: X W_xᵀ + T × (h W_hᵀ)" +
-                          (" + T × (g W_h) + two (d × BT)(BT × d) weight-gradient matmuls" if backward else ""))
     label = {"stock": "elman", "residual": "residual elman", "e1": "e1", "e5": f"e5 (rank {rank})",
              "xgated": "xgated"}[kind]
     name = f"{label}{' fwd+bwd' if backward else ''} B{batch} T{T} d{d} {str(dtype).removeprefix('torch.')}"
@@ -300,12 +366,12 @@ def _ssd_skeleton(x, dt, B, C, L, backward, gen):
 
 # --------------------------------------------------------------------------- the dense linear RNN
 
-def linear_rnn_case(batch: int, T: int, n: int, m: int, *, dtype=torch.float32, device="cpu", seed: int = 0) -> Case:
-    """h_t = A h_{t-1} + B x_t with a dense A: the log-depth affine scan against the step loop.
-
-    The scan composes n × n matrices (O(T log T · n³) work against the loop's O(T · n²)): it is
-    the parallel form the capacity and associativity claims are about, not a fast path on a CPU.
-    """
+def linear_rnn_case(batch: int, T: int, n: int, m: int, *, dtype=torch.float32, device="cpu",
+                    backward: bool = False, seed: int = 0) -> Case:
+    """h_t = A h_{t-1} + B x_t with a dense A: the chunked fast path against the step loop, and the
+    log-depth affine scan (O(T log T · n³) work: the parallel form the associativity claims are
+    about, not a fast path on a CPU) as a contender."""
+    from impl.linear_rnn import chunked as linear_chunked
     from impl.linear_rnn import naive as linear_naive
     from impl.linear_rnn import scan as linear_scan
     device = torch.device(device)
@@ -313,11 +379,18 @@ def linear_rnn_case(batch: int, T: int, n: int, m: int, *, dtype=torch.float32, 
     A = torch.randn(n, n, generator=gen, dtype=dtype, device=device) * 0.9 / n ** 0.5
     B = torch.randn(n, m, generator=gen, dtype=dtype, device=device)
     x = torch.randn(batch, T, m, generator=gen, dtype=dtype, device=device)
-    contenders = {"fast": lambda: linear_scan.linear_rnn_scan(A, B, x),
-                  "reference": lambda: linear_naive.linear_rnn_reference(A, B, x)}
-    name = f"linear_rnn scan B{batch} T{T} n{n} m{m} {str(dtype).removeprefix('torch.')}"
-    return Case(name, contenders, batch * T, None,
-                {"fast": "impl.linear_rnn.scan (log-depth affine scan over n × n matrices)"})
+    paths = {"fast": lambda: linear_chunked.linear_rnn_chunked(A, B, x),
+             "reference": lambda: linear_naive.linear_rnn_reference(A, B, x),
+             "log-depth scan": lambda: linear_scan.linear_rnn_scan(A, B, x)}
+    if backward:
+        leaves = [A.requires_grad_(), B.requires_grad_(), x.requires_grad_()]
+        upstream = torch.randn(batch, T, n, generator=gen, dtype=dtype, device=device)
+        paths = {name: _grad_pass(fn, leaves, upstream) for name, fn in paths.items()}
+    name = f"linear_rnn{' fwd+bwd' if backward else ''} B{batch} T{T} n{n} m{m} {str(dtype).removeprefix('torch.')}"
+    return Case(name, paths, batch * T, None,
+                {"fast": "impl.linear_rnn.chunked (chunks of L steps, one matmul each with a block-Toeplitz "
+                         "matrix of powers of A)",
+                 "log-depth scan": "impl.linear_rnn.scan (the parallel form over n × n matrices)"})
 
 
 # --------------------------------------------------------------------------- whole layers
@@ -363,6 +436,50 @@ def layer_case(kind: str, batch: int, T: int, dim: int, *, dtype=torch.float32, 
     params = sum(p.numel() for p in fast_layer.parameters())
     name = f"layer {kind} fwd+bwd B{batch} T{T} dim{dim} {str(dtype).removeprefix('torch.')}"
     return Case(name, contenders, batch * T, None, {"layer": f"{type(fast_layer).__name__}, {params:,} parameters"})
+
+
+# --------------------------------------------------------------------------- LM training steps
+
+LM_KINDS = ("e1", "e5", "xgated", "ssd")
+
+
+def _lm_setting(kind: str):
+    """(LMConfig, batch, length) of the experiments at the current CLAIMS_SCALE (small by default):
+    trained_elman's E1 and E5 LMs, the X-gated Elman and Mamba2 (SSD) LMs of gradient.xgated_*."""
+    from impl.experiments import gradients, trained_elman
+    if kind in ("e1", "e5"):
+        setting = trained_elman.SMALL
+        return getattr(setting, kind), setting.batch, setting.length
+    if kind in ("xgated", "ssd"):
+        s = gradients.xg_sizes()
+        return gradients.xgated_configs(s)["mamba2" if kind == "ssd" else "xgated"], s["batch"], s["length"]
+    raise ValueError(f"lm training case: unknown kind {kind!r}, expected one of {LM_KINDS}")
+
+
+def lm_training_case(kind: str, *, seed: int = 0) -> Case:
+    """One training step (forward, backward, AdamW) of the byte-level LM at the experiments' small
+    scale, its recurrences on their fast path against the same model on the step-loop reference.
+    The data are random bytes (the speed does not depend on them)."""
+    from impl.training.lm import ByteLM, next_byte_loss
+    config, batch, length = _lm_setting(kind)
+    window = torch.randint(0, 256, (batch, length + 1), generator=torch.Generator().manual_seed(seed))
+    contenders = {}
+    for name, path in (("fast", None), ("reference", "reference")):
+        model = ByteLM(config, seed=seed)
+        if path is not None:
+            for layer in model.recurrences():
+                layer.path = path
+        optimiser = torch.optim.AdamW(model.parameters(), lr=1e-3)
+
+        def step(model=model, optimiser=optimiser):
+            optimiser.zero_grad(set_to_none=True)
+            next_byte_loss(model, window).backward()
+            optimiser.step()
+        contenders[name] = step
+    params = sum(p.numel() for p in model.parameters())
+    return Case(f"LM training step {config.describe()} batch {batch} × {length} bytes", contenders, batch * length,
+                None, {"model": f"ByteLM, {params:,} parameters; fast = every layer's default path, reference = "
+                                f"path='reference' (the step loop)"})
 
 
 # --------------------------------------------------------------------------- timing

@@ -48,6 +48,7 @@ CASES = {
     "e5_fwd_bwd": (cases.elman_case, dict(ELMAN, kind="e5"), None),
     "xgated_fwd_bwd": (cases.elman_case, dict(ELMAN, kind="xgated"), None),
     "linear_rnn": (cases.linear_rnn_case, dict(batch=8, T=256, n=32, m=8), None),
+    "linear_rnn_fwd_bwd": (cases.linear_rnn_case, dict(batch=8, T=256, n=32, m=8, backward=True), None),
     "ssd": (cases.ssd_case, dict(batch=8, T=256 if SMALL else 1024, heads=8, headdim=64, d_state=64), None),
     "ssd_fwd_bwd": (cases.ssd_case, dict(batch=8, T=256 if SMALL else 1024, heads=8, headdim=64, d_state=64,
                                            backward=True), None),
