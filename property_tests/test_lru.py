@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 import impl.diagonal_rnn.model as diag_model
 import impl.diagonal_rnn.naive as naive
-import impl.diagonal_rnn.scan as scan
+import impl.diagonal_rnn.chunked as scan
 from impl.testing import TOLERANCES
 
 TOL = TOLERANCES[torch.float64]

@@ -121,7 +121,7 @@ def test_wrong_input_shape_is_refused():
         FactoredElman(DIM, None, None, None)(torch.zeros(1, 3, DIM + 1))
 
 
-@pytest.mark.parametrize("path", ["fast", "reference"])
+@pytest.mark.parametrize("path", ["fused", "reference"])
 def test_low_rank_stock_elman_runs_w_h_as_u_v(path):
     layer = LowRankStockElman(DIM, DIM, RANK, generator=torch.Generator().manual_seed(2)).double()
     layer.path = path

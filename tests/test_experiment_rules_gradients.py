@@ -483,7 +483,7 @@ def test_xgated_repeat_cell_runs_its_repeat_in_a_fresh_process_from_the_library(
     sizes = dict(dim=8, depth=1, d_state=4, headdim=4, batch=2, length=8, warmup=2, timed=3, small_batch=1, lr=1e-3)
     d_in = exp._matched_state(8, 4, 4)
     result = exp.xgated_repeat_cell(placement=Placement("cpu", None), seed=1, steps=6, d_in=d_in, **sizes)
-    for kind, path in (("xgated", "impl.elman.fast.xgated_fast"), ("mamba2", "impl.ssm.chunked.ssd_chunked")):
+    for kind, path in (("xgated", "impl.elman.fused.xgated_fused"), ("mamba2", "impl.ssm.chunked.ssd_chunked")):
         assert result[kind]["kernel_path"].startswith(f"{path} on cpu, recurrent layer input/output float32/float32")
         assert len(result[kind]["losses"]) == 6 and len(result[kind]["small_batch"]) == 5
         assert result[kind]["tokens_per_s"] == pytest.approx(3 * 2 * 8 / sum(result[kind]["forward_backward"][2:5]))

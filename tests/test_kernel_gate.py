@@ -19,9 +19,9 @@ import pytest
 import torch
 
 from benchmarks.kernels import gate
-from impl.diagonal_rnn import compiled_scan
-from impl.diagonal_rnn import scan as chunked_scan_module
-from impl.elman import fast as elman_fast_module
+from impl.diagonal_rnn import compiled as compiled_scan
+from impl.diagonal_rnn import chunked as chunked_scan_module
+from impl.elman import fused as elman_fast_module
 
 # the scan the gate times is the one path="auto" runs on this CPU: the compiled loop where numba
 # is installed, else the chunked torch scan
@@ -83,7 +83,7 @@ def test_gate_is_green_on_the_intact_kernels(load):
 
 
 @pytest.mark.parametrize(("module", "name", "case"), [(*SCAN_FAST, "diagonal_scan"),
-                                                      (elman_fast_module, "elman_fast", "elman_fwd_bwd")])
+                                                      (elman_fast_module, "elman_fused", "elman_fwd_bwd")])
 def test_gate_is_red_on_a_planted_2x_slowdown(monkeypatch, load, module, name, case):
     monkeypatch.setattr(module, name, twice(getattr(module, name)))
     verdicts = gate.run_gate([case])

@@ -17,9 +17,9 @@ import textwrap
 import pytest
 import torch
 
-from impl.diagonal_rnn import compiled_scan as compiled_scan_module
-from impl.diagonal_rnn import scan as diagonal_scan_module
-from impl.elman import fast as elman_fast_module
+from impl.diagonal_rnn import compiled as compiled_scan_module
+from impl.diagonal_rnn import chunked as diagonal_scan_module
+from impl.elman import fused as elman_fast_module
 
 from .planted import run_check
 
@@ -112,7 +112,7 @@ def test_ssd_with_decay_segments_shifted_by_one_step_fails(monkeypatch, dtype):
 # ---------------------------------------------------------------------- end of issue 14 SSD controls
 
 
-# ---- the numba-compiled loop (impl/diagonal_rnn/compiled_scan.py, issue 14): each planted bug is a
+# ---- the numba-compiled loop (impl/diagonal_rnn/compiled.py, issue 14): each planted bug is a
 # one-token mutation of the real kernel's source, compiled in place of it.
 
 def mutated_kernel(kernel, old: str, new: str):

@@ -28,7 +28,7 @@ from .planted import assert_check_fails
 BUGS = {
     # the scan's composition drops the power of λ that should carry the earlier prefix forward
     "scan-drops-a-power": ('''
-        import impl.diagonal_rnn.scan as scan
+        import impl.diagonal_rnn.chunked as scan
         def drop_power(first, second):
             (a1, v1), (a2, v2) = first, second
             return a2 * a1, v1 + v2

@@ -36,8 +36,8 @@ from typing import Callable
 import torch
 
 from impl.diagonal_rnn import naive as diagonal_naive
-from impl.diagonal_rnn import scan as diagonal_fast
-from impl.elman import fast as elman_fast_paths
+from impl.diagonal_rnn import chunked as diagonal_chunked
+from impl.elman import fused as elman_fused
 from impl.elman import naive as elman_naive
 from impl.ssm import chunked as ssd_fast
 from impl.ssm import naive as ssd_naive
@@ -96,10 +96,10 @@ def scan_fast_path(device: torch.device) -> tuple[str, Callable]:
     """The scan DiagonalLinearRNN(path="auto") runs on `device`, by name: the compiled time-major
     loop on a CPU with numba, else the chunked torch scan (the Triton kernel is its own contender on
     CUDA). Looked up through the module at call time, so a planted change is what gets timed."""
-    from impl.diagonal_rnn import compiled_scan
+    from impl.diagonal_rnn import compiled as compiled_scan
     if compiled_scan.compiled_usable(torch.float32, device):
-        return "compiled loop (impl.diagonal_rnn.compiled_scan)", lambda a, v: compiled_scan.diagonal_scan_compiled(a, v)
-    return "chunked torch scan (impl.diagonal_rnn.scan)", lambda a, v: diagonal_fast.diagonal_scan(a, v)
+        return "compiled loop (impl.diagonal_rnn.compiled)", lambda a, v: compiled_scan.diagonal_scan_compiled(a, v)
+    return "chunked torch scan (impl.diagonal_rnn.chunked)", lambda a, v: diagonal_chunked.diagonal_scan(a, v)
 
 
 def diagonal_scan_case(batch: int, T: int, N: int, *, dtype=torch.float32, device="cpu",
@@ -128,7 +128,7 @@ def diagonal_scan_case(batch: int, T: int, N: int, *, dtype=torch.float32, devic
         contenders["fast"] = _grad_pass(lambda: fast_scan(a, v), [a, v], upstream)
         contenders["reference"] = _grad_pass(lambda: diagonal_naive.diagonal_scan_reference(a, v), [a, v], upstream)
         if device.type == "cpu" and "chunked" not in fast_name:
-            contenders["chunked torch scan"] = _grad_pass(lambda: diagonal_fast.diagonal_scan(a, v), [a, v], upstream)
+            contenders["chunked torch scan"] = _grad_pass(lambda: diagonal_chunked.diagonal_scan(a, v), [a, v], upstream)
         contenders["bound"] = _grad_pass(lambda: torch.add(a, v), [a, v], upstream)
         notes["bound"] = "torch.add(a, v) forward and backward (fresh outputs)"
         if compiled_bound:
@@ -141,7 +141,7 @@ def diagonal_scan_case(batch: int, T: int, N: int, *, dtype=torch.float32, devic
         contenders["fast"] = lambda: fast_scan(a, v)
         contenders["reference"] = lambda: diagonal_naive.diagonal_scan_reference(a, v)
         if device.type == "cpu" and "chunked" not in fast_name:
-            contenders["chunked torch scan"] = lambda: diagonal_fast.diagonal_scan(a, v)
+            contenders["chunked torch scan"] = lambda: diagonal_chunked.diagonal_scan(a, v)
         contenders["bound"] = lambda: torch.add(a, v, out=buffer)
         contenders["bound, fresh output"] = lambda: torch.add(a, v)
         contenders["copy of the inputs"] = lambda: (copy_a.copy_(a), copy_v.copy_(v))
@@ -177,7 +177,7 @@ def diagonal_scan_case(batch: int, T: int, N: int, *, dtype=torch.float32, devic
                                                    else f"needs a power-of-two length, T = {T}")
         assoc = torch_associative_scan()
         if assoc is not None:
-            contenders["peer: torch associative_scan"] = lambda: assoc(diagonal_fast.diagonal_combine, (a, v), dim=1,
+            contenders["peer: torch associative_scan"] = lambda: assoc(diagonal_chunked.diagonal_combine, (a, v), dim=1,
                                                                        combine_mode="generic")
         else:
             notes["peer: torch associative_scan"] = f"not in torch {torch.__version__}"
@@ -207,10 +207,10 @@ def _elman_weights(kind: str, d: int, rank: int, gen, dtype, device) -> dict[str
     raise ValueError(f"elman case: unknown kind {kind!r} (stock, residual, e1, e5, xgated)")
 
 
-ELMAN_PATHS = {"stock": ("elman_fast", "elman_reference"),
-               "residual": ("residual_elman_fast", "residual_elman_reference"),
-               "e1": ("e1_fast", "e1_reference"), "e5": ("e5_fast", "e5_reference"),
-               "xgated": ("xgated_fast", "xgated_reference")}
+ELMAN_PATHS = {"stock": ("elman_fused", "elman_reference"),
+               "residual": ("residual_elman_fused", "residual_elman_reference"),
+               "e1": ("e1_fused", "e1_reference"), "e5": ("e5_fused", "e5_reference"),
+               "xgated": ("xgated_fused", "xgated_reference")}
 
 
 # Each recurrence's matmuls, for its skeleton: hoisted (k, n, input needs a gradient) are
@@ -268,7 +268,7 @@ def elman_case(kind: str, batch: int, T: int, d: int, *, rank: int | None = None
     x = torch.randn(batch, T, d, generator=gen, dtype=dtype, device=device)
     fast_name, ref_name = ELMAN_PATHS[kind]
     # looked up at call time, so a change to the module (or a planted slowdown) is what gets timed
-    fast = lambda: getattr(elman_fast_paths, fast_name)(**weights, x=x)            # noqa: E731
+    fast = lambda: getattr(elman_fused, fast_name)(**weights, x=x)            # noqa: E731
     reference = lambda: getattr(elman_naive, ref_name)(**weights, x=x)             # noqa: E731
     leaves = list(weights.values())
     contenders: dict[str, Contender] = {}

@@ -4,7 +4,7 @@ x_t = a_t ⊙ x_{t−1} + v_t over (B, T, N) float arrays, parallel over batch r
 contiguous channels; the backward is the adjoint loop δ_t = g_t + a_{t+1} ⊙ δ_{t+1},
 ∂v = δ, ∂a_t = δ_t ⊙ x_{t−1} (x_0 = 0). No complex numbers, no shared diagonals, no h0, no
 autograd: the least work any scan that returns its states (and, backwards, its two gradients)
-must do. impl/diagonal_rnn/compiled_scan.py is the product; this is what it is measured against
+must do. impl/diagonal_rnn/compiled.py is the product; this is what it is measured against
 (written independently, so a slowdown planted in the product does not move the bound).
 
 `loop_forward(a, v)` and `loop_forward_backward(a, v, g)` return fresh arrays, as the product

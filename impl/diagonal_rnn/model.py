@@ -33,10 +33,10 @@ from torch import nn
 
 from ..parameters import num_parameters  # re-exported: impl.diagonal_rnn.num_parameters
 from .naive import diagonal_rnn_reference
-from .compiled_scan import compiled_usable, diagonal_rnn_compiled
-from .scan import compute_dtype, diagonal_rnn_scan
+from .compiled import compiled_usable, diagonal_rnn_compiled
+from .chunked import compute_dtype, diagonal_rnn_scan
 
-PATHS = ("scan", "compiled", "reference", "triton", "auto")
+PATHS = ("auto", "chunked", "compiled", "triton", "reference")
 
 
 def _check_ring(r_min: float, r_max: float, max_phase: float, where: str) -> None:
@@ -114,7 +114,7 @@ class DiagonalLinearRNN(nn.Module):
     complex: complex λ, B, C (the LRU) or real ones. r_min, r_max, max_phase: the ring
     initialisation of λ. dtype: the real dtype of the parameters (complex quantities are
     stored as real and imaginary parts, so optimisers treat them as real numbers).
-    path: "scan" (chunked torch scan), "compiled" (numba-compiled CPU loop, compiled_scan.py),
+    path: "chunked" (chunked torch scan, chunked.py), "compiled" (numba-compiled CPU loop, compiled.py),
     "reference" (step loop), "triton" (Triton kernel), "auto" (the default: Triton on CUDA when
     triton is installed, the compiled loop on a CPU when numba is installed, else the chunked scan).
     """
@@ -231,12 +231,12 @@ class DiagonalLinearRNN(nn.Module):
 
     def resolved_path(self, device: torch.device | str) -> str:
         """The path that runs on `device`: "auto" becomes "triton" on CUDA with triton installed,
-        "compiled" on a CPU with numba installed, else "scan"."""
+        "compiled" on a CPU with numba installed, else "chunked"."""
         if self.path != "auto":
             return self.path
         if torch.device(device).type == "cuda" and importlib.util.find_spec("triton") is not None:
-            return "triton" if _triton_module().triton_usable(device) else "scan"
-        return "compiled" if compiled_usable(self.state_dtype, device) else "scan"
+            return "triton" if _triton_module().triton_usable(device) else "chunked"
+        return "compiled" if compiled_usable(self.state_dtype, device) else "chunked"
 
     def _states(self, u: torch.Tensor, h0: torch.Tensor | None) -> torch.Tensor:
         """The states in the compute precision (float32 for half-precision parameters)."""
@@ -249,7 +249,7 @@ class DiagonalLinearRNN(nn.Module):
             raise ValueError(f"DiagonalLinearRNN: h0 must be ({u.shape[0]}, {self.state_dim}), "
                              f"got shape {tuple(h0.shape)}")
         path = self.resolved_path(u.device)
-        if path == "scan":
+        if path == "chunked":
             fn = diagonal_rnn_scan
         elif path == "compiled":
             fn = diagonal_rnn_compiled

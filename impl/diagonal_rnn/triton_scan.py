@@ -2,7 +2,7 @@
 
 One program owns a block of BLOCK_N channels of one sequence and walks through time in
 chunks of BLOCK_T steps: inside a chunk `tl.associative_scan` composes the steps over the
-elementwise affine monoid (the same law as `scan.diagonal_combine`), and the state at the end
+elementwise affine monoid (the same law as `chunked.diagonal_combine`), and the state at the end
 of the chunk is carried into the next one. Complex tensors are handled as two real planes
 (the kernel reads the interleaved real/imaginary parts of `torch.view_as_real`), with the
 complex product written out in the combine function.
@@ -12,7 +12,7 @@ written in that precision; the caller rounds them to the input dtype once. The b
 is the adjoint recurrence δ_t = g_t + conj(a_{t+1}) ⊙ δ_{t+1}, a scan run backwards in time,
 so it launches the same kernel on time-reversed tensors.
 
-Triton is optional: without it (or without CUDA) the model uses `scan.diagonal_scan`.
+Triton is optional: without it (or without CUDA) the model uses `chunked.diagonal_scan`.
 Without a GPU the kernel runs only under the Triton interpreter, which must be switched on
 (TRITON_INTERPRET=1) before this module is imported: `triton.jit` reads the variable when it
 decorates the kernel, not when it launches it.
@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 
 from .contracts import check_rnn_inputs, check_scan_inputs, result_dtype
-from .scan import compute_dtype
+from .chunked import compute_dtype
 
 try:
     import triton
@@ -138,7 +138,7 @@ def _launch(a: torch.Tensor, v: torch.Tensor, h0: torch.Tensor | None, dtype: to
 
 class _DiagonalScan(torch.autograd.Function):
     """Forward and backward both run the Triton kernel; gradients follow torch's complex
-    convention (the conjugate Wirtinger derivative), like autograd through `scan.diagonal_scan`."""
+    convention (the conjugate Wirtinger derivative), like autograd through `chunked.diagonal_scan`."""
 
     @staticmethod
     def forward(ctx, a, v, h0, dtype):
@@ -171,7 +171,7 @@ class _DiagonalScan(torch.autograd.Function):
 
 
 def diagonal_scan_triton(a: torch.Tensor, v: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
-    """Same contract as `scan.diagonal_scan`, for v (batch, T, N), run by the Triton kernel."""
+    """Same contract as `chunked.diagonal_scan`, for v (batch, T, N), run by the Triton kernel."""
     if not HAS_TRITON:
         raise RuntimeError("diagonal_scan_triton: triton is not installed")
     check_scan_inputs(a, v, h0, "diagonal_scan_triton")

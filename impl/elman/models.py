@@ -1,11 +1,12 @@
 """The Elman family as modules, with explicit shapes, dtype and device.
 
 Every module takes x (batch, T, input_dim) and an optional h0 (batch, state_size)
-and returns (y (batch, T, output_dim), h_T (batch, state_size)). `path="fast"`
-runs `fast.py` (input projections hoisted out of the loop), `path="reference"`
-the plain loop of `naive.py`; both are looked up at call time. For bfloat16/float16
-modules the fast path computes in float32 and rounds its results (see `fast.py`); the
-reference path computes in the module's dtype.
+and returns (y (batch, T, output_dim), h_T (batch, state_size)). `path="fused"`
+runs `fused.py` (input projections hoisted out of the loop, the loop one autograd node),
+`path="reference"` the plain loop of `naive.py`, `path="auto"` (the default) the fused loop;
+all looked up at call time (impl/README.md: one naming of paths across models). For
+bfloat16/float16 modules the fused path computes in float32 and rounds its results (see
+`fused.py`); the reference path computes in the module's dtype.
 
 Each module also exposes, for gradient analysis:
 - `state_size`: the dimension of the recurrent state h (E1 and X-gated: d_in = expansion·dim);
@@ -36,9 +37,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..parameters import num_parameters  # noqa: F401  (re-exported: impl.elman.num_parameters)
-from . import fast, naive
+from . import fused, naive
 
-PATHS = ("fast", "reference")
+PATHS = ("auto", "fused", "reference")
 SPECTRAL_TARGET = 0.99
 POWER_ITERATION_STEPS = 3
 _EPS = 1e-8                       # guards the normalisation when W_h = 0 (as the source does)
@@ -127,9 +128,14 @@ class _TanhRecurrence(nn.Module):
     def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None):
         """(y (batch, T, output_dim), h_T (batch, state_size)) for x (batch, T, input_dim)."""
         self._check_sequence(x, h0)
-        module = fast if self.path == "fast" else naive
-        run = getattr(module, f"{self.family}_{self.path}")
+        path = self.resolved_path
+        run = getattr(fused if path == "fused" else naive, f"{self.family}_{path}")
         return run(*self.path_arguments(), x, h0)
+
+    @property
+    def resolved_path(self) -> str:
+        """The path that runs: "auto" is the fused loop (the fastest on every device)."""
+        return "fused" if self.path == "auto" else self.path
 
     def pre_activation(self, h: torch.Tensor, x_t: torch.Tensor) -> torch.Tensor:
         """z_t, the argument of the step's tanh, (..., state_size)."""
@@ -199,7 +205,7 @@ class _SpectralNormMixin:
         """float32 for a half-precision module on the fast path (which computes in float32), so
         that the normalisation's backward — a near-cancellation, since W_h ↦ W_h/σ̂ is scale
         invariant — is not done in bfloat16 either."""
-        if self.path == "fast" and self.W_h.dtype in fast.HALF_PRECISION:
+        if self.resolved_path == "fused" and self.W_h.dtype in fused.HALF_PRECISION:
             return torch.float32
         return None
 
@@ -212,7 +218,7 @@ class StockElman(_TanhRecurrence):
     family = "elman"
 
     def __init__(self, input_dim: int, state_size: int, *, recurrent_gain: float = 0.9,
-                 dtype=torch.float32, device=None, path: str = "fast", generator=None):
+                 dtype=torch.float32, device=None, path: str = "auto", generator=None):
         super().__init__(input_dim, state_size, state_size, path=path, dtype=dtype, device=device)
         self.W_x = self._parameter(state_size, input_dim)
         self.W_h = self._parameter(state_size, state_size)
@@ -241,7 +247,7 @@ class ResidualElman(StockElman):
     family = "residual_elman"
 
     def __init__(self, input_dim: int, state_size: int, *, recurrent_gain: float = 0.5,
-                 dtype=torch.float32, device=None, path: str = "fast", generator=None):
+                 dtype=torch.float32, device=None, path: str = "auto", generator=None):
         super().__init__(input_dim, state_size, recurrent_gain=recurrent_gain, dtype=dtype,
                          device=device, path=path, generator=generator)
 
@@ -265,7 +271,7 @@ class E1Layer(_SpectralNormMixin, _TanhRecurrence):
     family = "e1"
 
     def __init__(self, dim: int, expansion: float = 1.5, *, spectral_norm: bool = True,
-                 recurrent_gain: float = 0.1, dtype=torch.float32, device=None, path: str = "fast",
+                 recurrent_gain: float = 0.1, dtype=torch.float32, device=None, path: str = "auto",
                  generator=None):
         d_in = int(dim * expansion)
         if d_in < 1:
@@ -305,7 +311,7 @@ class E5Layer(_TanhRecurrence):
 
     family = "e5"
 
-    def __init__(self, dim: int, rank: int, *, dtype=torch.float32, device=None, path: str = "fast",
+    def __init__(self, dim: int, rank: int, *, dtype=torch.float32, device=None, path: str = "auto",
                  generator=None):
         if not 1 <= rank <= dim:
             raise ValueError(f"E5Layer: rank must be in [1, dim={dim}], got {rank}")
@@ -343,7 +349,7 @@ class XGatedElman(_SpectralNormMixin, _TanhRecurrence):
     family = "xgated"
 
     def __init__(self, dim: int, expansion: float = 1.0, *, spectral_norm: bool = True,
-                 recurrent_gain: float = 1.0, dtype=torch.float32, device=None, path: str = "fast",
+                 recurrent_gain: float = 1.0, dtype=torch.float32, device=None, path: str = "auto",
                  generator=None):
         d_in = int(dim * expansion)
         if d_in < 1:

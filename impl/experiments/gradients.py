@@ -84,11 +84,11 @@ ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENT = "gradients"
 CHECKPOINTS = ("init", "trained")
 # what the cells run, for their code fingerprint (their own module is always part of it)
-SNR_USES = ("impl.elman", "impl.ssm", "impl.training", "impl.data", "impl.experiments.stats",
+SNR_USES = ("impl.parameters", "impl.elman", "impl.ssm", "impl.training", "impl.data", "impl.experiments.stats",
             "impl.experiments.common", "claims.device")
-XGATED_USES = ("impl.elman", "impl.ssm", "impl.training", "impl.data", "impl.experiments.common",
+XGATED_USES = ("impl.parameters", "impl.elman", "impl.ssm", "impl.training", "impl.data", "impl.experiments.common",
                "claims.device")
-CAPACITY_USES = ("impl.elman", "claims.device")
+CAPACITY_USES = ("impl.parameters", "impl.elman", "claims.device")
 
 
 # ================================================================ decision rules (pure)
@@ -736,9 +736,10 @@ def lm_parameters(layer_parameters: int, dim: int, depth: int) -> int:
 def kernel_path(layer: nn.Module) -> str:
     """The function the layer's forward dispatches to (looked up at call time from `path`)."""
     if isinstance(layer, XGatedElman):
-        return f"impl.elman.{'fast' if layer.path == 'fast' else 'naive'}.{layer.family}_{layer.path}"
+        path = layer.resolved_path
+        return f"impl.elman.{'fused' if path == 'fused' else 'naive'}.{layer.family}_{path}"
     if isinstance(layer, Mamba2Layer):
-        return "impl.ssm.chunked.ssd_chunked" if layer.path == "chunked" else "impl.ssm.naive.ssd_reference"
+        return "impl.ssm.naive.ssd_reference" if layer.path == "reference" else "impl.ssm.chunked.ssd_chunked"
     return type(layer).__qualname__
 
 

@@ -899,7 +899,7 @@ def _stream():
     return byte_stream()
 
 
-@cell_function(uses=("impl.training", "impl.elman", "impl.spectral", "impl.data", "impl.experiments.common",
+@cell_function(uses=("impl.parameters", "impl.training", "impl.elman", "impl.spectral", "impl.data", "impl.experiments.common",
                      "impl.experiments.stats", "claims.device"))
 def train_run(*, rank_h: int | None, rank_x: int | None, rank_z: int | None, nonlinear: bool, seed: int,
               lr_exponent: int, dim: int, depth: int, steps: int, batch: int, length: int, measure_flow: bool,
@@ -911,6 +911,7 @@ def train_run(*, rank_h: int | None, rank_x: int | None, rank_z: int | None, non
     each held-out window; with `jacobian_samples` > 0 (tanh) the mean step-Jacobian spectrum at
     that many of those positions. A diverged run returns final_loss inf and no spectra."""
     from impl.elman.variants import FactoredElman
+    from impl.parameters import num_parameters
     from impl.training.lm import ByteLM, LMConfig
     from impl.training.loop import train
     size = Sizes(dim=dim, depth=depth, steps=steps, batch=batch, length=length, lr_exponent=lr_exponent)
@@ -919,7 +920,7 @@ def train_run(*, rank_h: int | None, rank_x: int | None, rank_z: int | None, non
     factory = lambda config, generator: FactoredElman(                         # noqa: E731
         config.dim, rank_h, rank_x, rank_z, nonlinear=nonlinear, generator=generator)
     model = ByteLM(LMConfig("custom:factored", dim, depth), seed=seed, layer_factory=factory)
-    parameters = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    parameters = num_parameters(model)
 
     def checkpoint(model, step):
         """(largest ‖W_h‖₂ before the cap, SNR, κ_r); the last two with measure_flow only."""

@@ -464,7 +464,7 @@ def _corpus_stream() -> ByteStream:
     return byte_stream()
 
 
-@cell_function(uses=("impl.training", "impl.elman", "impl.spectral.fits", "impl.experiments.common", "impl.data"))
+@cell_function(uses=("impl.parameters", "impl.training", "impl.elman", "impl.spectral.fits", "impl.experiments.common", "impl.data"))
 def train_run(*, d: int, rank: int, depth: int, batch: int, length: int, steps: int, lr: float, seed: int,
               fraction: float, held_out: int, placement) -> dict:
     """One E5 byte-LM training run: `steps` steps whatever the data fraction, over the first

@@ -470,7 +470,7 @@ def jacobian_spectra(model: ByteLM, windows: torch.Tensor, k: int) -> tuple[list
     return averaged, x.shape[0] * x.shape[1]
 
 
-@cell_function(uses=("impl.training", "impl.elman", "impl.data"))
+@cell_function(uses=("impl.parameters", "impl.training", "impl.elman", "impl.data"))
 def train_and_measure(*, model: str, kind: str, dim: int, depth: int, expansion: float, rank: int | None,
                       seed: int, steps: int, batch: int, length: int, lr: float, checkpoint_every: int,
                       jacobian_sequences: int, placement: Placement) -> dict:

@@ -10,7 +10,8 @@ from .naive import linear_rnn_reference
 from .scan import linear_rnn_scan
 
 # "chunked": the fast path (CPU); "scan": the log-depth parallel form; "reference": the step loop
-PATHS = {"chunked": linear_rnn_chunked, "scan": linear_rnn_scan, "reference": linear_rnn_reference}
+PATHS = {"chunked": linear_rnn_chunked, "scan": linear_rnn_scan, "reference": linear_rnn_reference,
+         "auto": linear_rnn_chunked}                # "auto": the chunked fast path
 
 
 class LinearRNN(nn.Module):
@@ -32,7 +33,7 @@ class LinearRNN(nn.Module):
     """
 
     def __init__(self, state_dim: int, input_dim: int, output_dim: int | None = None, *,
-                 rank: int | None = None, dtype=torch.float32, device=None, path: str = "chunked",
+                 rank: int | None = None, dtype=torch.float32, device=None, path: str = "auto",
                  generator: torch.Generator | None = None):
         super().__init__()
         if state_dim < 1 or input_dim < 1 or (output_dim is not None and output_dim < 1):

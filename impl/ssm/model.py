@@ -31,7 +31,7 @@ from torch import nn
 from ..parameters import num_parameters  # re-exported: impl.ssm.num_parameters
 from . import chunked, naive
 
-PATHS = ("chunked", "reference")
+PATHS = ("auto", "chunked", "reference")     # "auto": the chunked algorithm
 
 
 class Mamba2Layer(nn.Module):
@@ -39,7 +39,7 @@ class Mamba2Layer(nn.Module):
 
     def __init__(self, dim: int, d_state: int = 64, expand: int = 2, headdim: int = 64, d_conv: int = 4, *,
                  chunk_size: int = 64, dt_min: float = 1e-3, dt_max: float = 0.1, norm_eps: float = 1e-5,
-                 dtype=torch.float32, device=None, path: str = "chunked"):
+                 dtype=torch.float32, device=None, path: str = "auto"):
         super().__init__()
         for name, value in (("dim", dim), ("d_state", d_state), ("expand", expand), ("headdim", headdim),
                             ("d_conv", d_conv), ("chunk_size", chunk_size)):
@@ -161,7 +161,7 @@ class Mamba2Layer(nn.Module):
         z, xBC, dt_raw = self._split_projection(u)
         xBC, conv_state = self._conv(xBC, conv_state)
         x, dt, B, C = self._ssm_inputs(xBC, dt_raw)
-        if self.path == "chunked":
+        if self.path in ("auto", "chunked"):
             y, ssm_state = chunked.ssd_chunked(x, dt, self.A, B, C, self.D, ssm_state, chunk_size=self.chunk_size)
         else:
             y, ssm_state = naive.ssd_reference(x, dt, self.A, B, C, self.D, ssm_state)

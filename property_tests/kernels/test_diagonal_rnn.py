@@ -34,8 +34,9 @@ if not torch.cuda.is_available():
     # the only way to run a Triton kernel without a GPU; must precede the import of triton_scan
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
-from impl.diagonal_rnn import (DiagonalLinearRNN, compiled_scan, diagonal_rnn_reference, diagonal_rnn_scan,
+from impl.diagonal_rnn import (DiagonalLinearRNN, diagonal_rnn_reference, diagonal_rnn_scan,
                                diagonal_scan, diagonal_scan_reference, num_parameters, triton_scan)
+from impl.diagonal_rnn import compiled as compiled_scan
 from impl.testing import KERNEL_TOLERANCES, assert_kernel_close, error_scale, relative_rms_error
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -349,8 +350,8 @@ def magnitude_module(ref: DiagonalLinearRNN) -> DiagonalLinearRNN:
 
 @MODEL_PARAMS
 @given(shape=MODEL_SHAPES)
-def test_module_scan_path_matches_reference_module(is_complex, dtype, shape):
-    check_module("scan", is_complex, dtype, shape)
+def test_module_chunked_path_matches_reference_module(is_complex, dtype, shape):
+    check_module("chunked", is_complex, dtype, shape)
 
 
 @COMPILED_SKIP
@@ -420,9 +421,9 @@ def test_module_sizes_and_auto_path():
     real = DiagonalLinearRNN(N, m, complex=False, device=DEVICE)
     assert (real.state_size, real.real_state_size, num_parameters(real)) == (N, N, 2 * N + N * m)
     auto = DiagonalLinearRNN(N, m, path="auto", device=DEVICE)
-    on_cpu = "compiled" if compiled_scan.NUMBA_AVAILABLE else "scan"
+    on_cpu = "compiled" if compiled_scan.NUMBA_AVAILABLE else "chunked"
     expected = "triton" if DEVICE.type == "cuda" and triton_scan.triton_usable(DEVICE) else (
-        on_cpu if DEVICE.type == "cpu" else "scan")
+        on_cpu if DEVICE.type == "cpu" else "chunked")
     assert auto.resolved_path(DEVICE) == expected
     assert auto.resolved_path("cpu") == on_cpu
     half = DiagonalLinearRNN(N, m, complex=False, dtype=torch.bfloat16, path="auto")

@@ -69,7 +69,7 @@ def test_fast_path_matches_reference(kind, dtype_name, cfg):
         # normalised W_h with norm 80, a chaotic recurrence whose float32 rounding grows to O(1).
         model.refresh_spectral_norm(steps=30)
     fast = copy.deepcopy(model).to(dtype)            # parameters rounded to the dtype under test
-    fast.path = "fast"
+    fast.path = "fused"
     reference = copy.deepcopy(fast).to(torch.float64)  # the same rounded values, exactly, in float64
     reference.path = "reference"
 

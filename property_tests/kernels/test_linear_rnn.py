@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+
+import impl.linear_rnn.model as linear_model
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -81,11 +83,12 @@ def test_powers_and_block_toeplitz_structure():
 
 @pytest.mark.parametrize("rank", [None, 2])
 def test_module_chunked_path_matches_reference_path(rank):
-    """LinearRNN(path="chunked") — the default — against the same module on path="reference" in float64:
+    """LinearRNN's default path ("auto", which runs the chunked path) against the same module on
+    path="reference" in float64:
     outputs and the gradients w.r.t. every parameter and the inputs."""
     gen = torch.Generator().manual_seed(3)
     fast = LinearRNN(6, 3, 2, rank=rank, dtype=torch.float64, generator=gen)
-    assert fast.path == "chunked"
+    assert fast.path == "auto" and linear_model.PATHS["auto"] is linear_model.PATHS["chunked"]
     ref = LinearRNN(6, 3, 2, rank=rank, dtype=torch.float64, path="reference")
     ref.load_state_dict(fast.state_dict())
     x = torch.randn(2, 45, 3, dtype=torch.float64, generator=gen)

@@ -1,6 +1,6 @@
 """Compiled CPU path of the diagonal scan: the time-major loop x_t = a_t ⊙ x_{t−1} + v_t, compiled by numba.
 
-The chunked torch scan (`scan.py`) spends its time in ~4√T small elementwise ops over strided
+The chunked torch scan (`chunked.py`) spends its time in ~4√T small elementwise ops over strided
 slices; the plain loop, compiled, reads a and v and writes x once, at the speed of one memory
 pass. Each task of the parallel loop owns one batch row and one block of channels and walks it
 through time; the innermost loop runs over contiguous channels so LLVM vectorises it.
@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
 
-from . import scan as chunked
+from . import chunked
 from .contracts import check_rnn_inputs, check_scan_inputs, result_dtype
 
 try:
@@ -172,7 +172,7 @@ def _compact_diagonal(a: torch.Tensor, v_shape: torch.Size, dtype: torch.dtype) 
 
 def diagonal_scan_compiled(a: torch.Tensor, v: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
     """All states of x_t = a_t ⊙ x_{t-1} + v_t by the compiled loop (the chunked torch scan when
-    `compiled_usable` is false). Same contract as `scan.diagonal_scan`."""
+    `compiled_usable` is false). Same contract as `chunked.diagonal_scan`."""
     check_scan_inputs(a, v, h0, "diagonal_scan_compiled")
     out_dtype = result_dtype(a, v) if h0 is None else result_dtype(a, v, h0)
     if not compiled_usable(out_dtype, v.device):

@@ -139,17 +139,17 @@ def _run(u, h0, residual, linear_map, *weights):
 
 
 @_float32_for_half
-def elman_fast(W_x, W_h, b, x, h0=None):
+def elman_fused(W_x, W_h, b, x, h0=None):
     return _tanh_loop(x @ W_x.T + b, W_h, h0)
 
 
 @_float32_for_half
-def residual_elman_fast(W_x, W_h, b, x, h0=None):
+def residual_elman_fused(W_x, W_h, b, x, h0=None):
     return _tanh_loop(x @ W_x.T + b, W_h, h0, residual=True)
 
 
 @_float32_for_half
-def e1_fast(W_in, W_x, W_h, b, W_out, x, h0=None):
+def e1_fused(W_in, W_x, W_h, b, W_out, x, h0=None):
     d_in = W_h.shape[0]
     xz = x @ W_in.T                                          # (batch, T, 2·d_in) in one matmul
     u = F.silu(xz[..., :d_in]) @ W_x.T + b
@@ -158,7 +158,7 @@ def e1_fast(W_in, W_x, W_h, b, W_out, x, h0=None):
 
 
 @_float32_for_half
-def e5_fast(U_h, V_h, U_x, V_x, U_z, V_z, b, x, h0=None):
+def e5_fused(U_h, V_h, U_x, V_x, U_z, V_z, b, x, h0=None):
     u = (x @ V_x.T) @ U_x.T + b
     gate = F.silu((x @ V_z.T) @ U_z.T)
     # keep the factors apart in the loop: two thin (d×r) matmuls instead of one d×d
@@ -167,7 +167,7 @@ def e5_fast(U_h, V_h, U_x, V_x, U_z, V_z, b, x, h0=None):
 
 
 @_float32_for_half
-def xgated_fast(W_in, W_x, W_h, b, W_gate, b_gate, W_out, x, h0=None):
+def xgated_fused(W_in, W_x, W_h, b, W_gate, b_gate, W_out, x, h0=None):
     xp = x @ W_in.T
     u = xp @ W_x.T + b
     gate = F.silu(xp @ W_gate.T + b_gate)
