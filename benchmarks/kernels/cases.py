@@ -121,6 +121,7 @@ def diagonal_scan_case(batch: int, T: int, N: int, *, dtype=torch.float32, devic
     compiled_bound = (peers and loops.available() and device.type == "cpu"
                       and dtype in (torch.float32, torch.float64))
     arrays = (a.detach().numpy(), v.detach().numpy()) if compiled_bound else None
+    torch_empty = lambda like: torch.empty(like.shape, dtype=dtype).numpy()          # noqa: E731  the product's allocator
     if backward:
         a.requires_grad_()
         v.requires_grad_()
@@ -133,7 +134,7 @@ def diagonal_scan_case(batch: int, T: int, N: int, *, dtype=torch.float32, devic
         notes["bound"] = "torch.add(a, v) forward and backward (fresh outputs)"
         if compiled_bound:
             g = upstream.numpy()
-            contenders["compiled loops (bound)"] = lambda: loops.loop_forward_backward(*arrays, g)
+            contenders["compiled loops (bound)"] = lambda: loops.loop_forward_backward(*arrays, g, torch_empty)
             notes["compiled loops (bound)"] = ("the plainest numba loops (benchmarks/kernels/loops.py): forward into a "
                                                "fresh x, the adjoint into fresh ∂a, ∂v — the least any fwd+bwd does")
     else:
@@ -153,10 +154,10 @@ def diagonal_scan_case(batch: int, T: int, N: int, *, dtype=torch.float32, devic
                                             "buffers (reads what the scan reads, writes twice what it writes)"})
         if compiled_bound:
             out = buffer.numpy()
-            contenders["compiled loop (bound)"] = lambda: loops.loop_forward(*arrays)
+            contenders["compiled loop (bound)"] = lambda: loops.loop_forward(*arrays, torch_empty)
             contenders["compiled loop, preallocated"] = lambda: loops.loop_forward_into(*arrays, out)
             notes["compiled loop (bound)"] = ("the plainest numba time-major loop (benchmarks/kernels/loops.py) into "
-                                              "a fresh output, as the scan returns one")
+                                              "a fresh output allocated by torch, as the scan returns one")
             notes["compiled loop, preallocated"] = "the same loop into a preallocated output (no page faults)"
         if device.type == "cuda" and importlib.util.find_spec("triton") is not None:
             from impl.diagonal_rnn import triton_scan
@@ -175,13 +176,16 @@ def diagonal_scan_case(batch: int, T: int, N: int, *, dtype=torch.float32, devic
         else:
             notes["peer: accelerated-scan ref"] = ("not installed" if acc is None
                                                    else f"needs a power-of-two length, T = {T}")
+        notes["reference"] = "the plain loop (impl.diagonal_rnn.naive), also the plain-loop peer"
+    if peers:
         assoc = torch_associative_scan()
         if assoc is not None:
-            contenders["peer: torch associative_scan"] = lambda: assoc(diagonal_chunked.diagonal_combine, (a, v), dim=1,
-                                                                       combine_mode="generic")
+            def peer():
+                states = assoc(diagonal_chunked.diagonal_combine, (a, v), dim=1, combine_mode="generic")
+                return states[1]
+            contenders["peer: torch associative_scan"] = _grad_pass(peer, [a, v], upstream) if backward else peer
         else:
             notes["peer: torch associative_scan"] = f"not in torch {torch.__version__}"
-        notes["reference"] = "the plain loop (impl.diagonal_rnn.naive), also the plain-loop peer"
     name = f"diagonal_scan{' fwd+bwd' if backward else ''} B{batch} T{T} N{N} {str(dtype).removeprefix('torch.')}"
     return Case(name, contenders, batch * T, None if backward else bytes_moved, notes)
 

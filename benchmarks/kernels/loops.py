@@ -7,9 +7,13 @@ autograd: the least work any scan that returns its states (and, backwards, its t
 must do. impl/diagonal_rnn/compiled.py is the product; this is what it is measured against
 (written independently, so a slowdown planted in the product does not move the bound).
 
-`loop_forward(a, v)` and `loop_forward_backward(a, v, g)` return fresh arrays, as the product
-does (the first touch of a new 32 MiB output costs more than the pass itself on this machine);
-`loop_forward_into(a, v, out)` writes into a preallocated one.
+`loop_forward(a, v, empty)` and `loop_forward_backward(a, v, g, empty)` return fresh arrays, as the
+product does, allocated by `empty(like)`: the benchmark passes torch's allocator, the product's. (The
+first touch of a new 32 MiB output costs ~3× the pass itself on this VM; numpy's own allocator
+asks Linux for transparent huge pages, which makes that touch cheap on average but stalls at
+random on compaction — 4 ms median one round, 42 ms the next — so a bound allocated by numpy
+would measure the allocator, not the loop.) `loop_forward_into(a, v, out)` writes into a
+preallocated output.
 """
 
 from __future__ import annotations
@@ -46,15 +50,16 @@ def available() -> bool:
     return njit is not None
 
 
-def loop_forward(a: np.ndarray, v: np.ndarray) -> np.ndarray:
-    out = np.empty_like(v)
+def loop_forward(a: np.ndarray, v: np.ndarray, empty=np.empty_like) -> np.ndarray:
+    out = empty(v)
     loop_forward_into(a, v, out)
     return out
 
 
-def loop_forward_backward(a: np.ndarray, v: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def loop_forward_backward(a: np.ndarray, v: np.ndarray, g: np.ndarray,
+                          empty=np.empty_like) -> tuple[np.ndarray, np.ndarray]:
     """The states, then (∂a, ∂v) of ⟨g, x⟩: three fresh (B, T, N) arrays, one pass forward, one back."""
-    x = loop_forward(a, v)
-    grad_a, grad_v = np.empty_like(x), np.empty_like(x)
+    x = loop_forward(a, v, empty)
+    grad_a, grad_v = empty(x), empty(x)
     _adjoint_into(a, x, g, grad_a, grad_v)
     return grad_a, grad_v
