@@ -151,10 +151,12 @@ def residual_elman_fused(W_x, W_h, b, x, h0=None):
 @_float32_for_half
 def e1_fused(W_in, W_x, W_h, b, W_out, x, h0=None):
     d_in = W_h.shape[0]
-    xz = x @ W_in.T                                          # (batch, T, 2·d_in) in one matmul
-    u = F.silu(xz[..., :d_in]) @ W_x.T + b
+    # (batch, T, 2·d_in) in one matmul; split, not sliced: a slice's backward writes each half's
+    # gradient into a zero-filled full-size tensor (two fills of B·T·2d), split's is one cat
+    x_part, z_part = (x @ W_in.T).split(d_in, dim=-1)
+    u = F.silu(x_part) @ W_x.T + b
     states, h = _tanh_loop(u, W_h, h0)
-    return (states * F.silu(xz[..., d_in:])) @ W_out.T, h
+    return (states * F.silu(z_part)) @ W_out.T, h
 
 
 @_float32_for_half
